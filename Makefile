@@ -1,0 +1,67 @@
+# Two commands for a fresh machine: `make run` and `make test`. Everything else is their parts.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app webapp
+VENDOR := webapp/static/vendor
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test install assets translations instance lint pytest pytest-pg extract-messages clean
+
+run: install assets translations instance
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C stops it)"
+	JIXIAO_ENV=$${JIXIAO_ENV:-development} $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install assets translations lint pytest pytest-pg
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+assets: $(VENDOR)/.built
+
+$(VENDOR)/.built: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bootstrap/css $(VENDOR)/bootstrap/js $(VENDOR)/bootstrap-icons
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css* $(VENDOR)/bootstrap/css/
+	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js* $(VENDOR)/bootstrap/js/
+	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts $(VENDOR)/bootstrap-icons/
+	touch $@
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -d webapp/translations
+
+# Refresh the message catalogue after changing user-visible strings, then translate the .po files.
+extract-messages: install
+	$(BIN)/pybabel extract -F webapp/babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot --ignore-dirs=".venv node_modules instance tests" --no-location --sort-output .
+	$(BIN)/pybabel update -q -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
+
+# A random secret key for this machine, written once; production sets JIXIAO_SECRET_KEY instead.
+instance: instance/config.py
+
+instance/config.py:
+	@mkdir -p instance
+	@$(BIN)/python -c "import secrets; print('# Local settings for this machine (not in git).'); print('SECRET_KEY = ' + repr(secrets.token_hex(32)))" > $@
+	@echo "wrote $@ with a new secret key"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pytest: install assets translations
+	$(BIN)/pytest -q
+
+# The whole suite again on PostgreSQL, when a server answers (it does on CI and dev machines).
+pytest-pg: install assets translations
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(subst postgresql+psycopg,postgresql,$(PG_TEST_URL))', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== the suite on PostgreSQL"; JIXIAO_TEST_DATABASE_URL='$(PG_TEST_URL)' $(BIN)/pytest -q; \
+	else echo "== PostgreSQL does not answer at $(PG_TEST_URL); skipped the PostgreSQL run"; fi
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""Every route × every role: who may open what. A new route must be added to ROUTES."""
+
+from __future__ import annotations
+
+import pytest
+
+# One demo user per role, and the org they belong to.
+USERS = {
+    "leadership": "leader",
+    "office": "office",
+    "department": "fgw",
+    "city": "shenyang",
+    "counterpart": "shenyang-jxb",
+    "expert": "expert1",
+    "third_party": "thirdparty",
+    "admin": "admin",
+}
+OVERSIGHT = {"leadership", "office", "admin"}
+EVERYONE = set(USERS)
+
+# GET routes with concrete arguments → who gets a 2xx/3xx page; everyone else gets 403.
+ROUTES = {
+    "/": EVERYONE,
+    "/indicators/": EVERYONE,
+    "/indicators/2012": EVERYONE,
+    "/orgs/": OVERSIGHT,
+    "/orgs/shenyang": OVERSIGHT | {"city", "counterpart"},
+    "/orgs/shenyang-jxb": OVERSIGHT | {"city", "counterpart"},
+    "/orgs/dalian": OVERSIGHT,
+    "/orgs/fgw": OVERSIGHT | {"department"},
+    "/admin/users": {"admin"},
+    "/account/password": EVERYONE,
+}
+PUBLIC = {"/login", "/lang/<code>", "/static/<path:filename>"}
+POST_ONLY = {"/logout", "/role/<code>"}
+
+
+def test_every_route_is_covered_by_the_access_table(app):
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    concrete = {r for r in rules if "<" not in r} - PUBLIC - POST_ONLY
+    assert concrete <= set(ROUTES), f"routes without an access expectation: {sorted(concrete - set(ROUTES))}"
+    templated = {r for r in rules if "<" in r} - PUBLIC - POST_ONLY
+    assert templated == {"/indicators/<int:year>", "/orgs/<code>"}, "add examples of new routes to ROUTES"
+
+
+@pytest.mark.parametrize("role", sorted(USERS))
+def test_each_role_opens_only_its_pages(login, role):
+    client = login(USERS[role])
+    for url, allowed in ROUTES.items():
+        status = client.get(url).status_code
+        if role in allowed:
+            assert status in (200, 302), f"{role} should open {url}, got {status}"
+        else:
+            assert status == 403, f"{role} must not open {url}, got {status}"
+
+
+def test_signed_out_visitors_are_sent_to_login(client, demo):
+    for url in ROUTES:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.headers["Location"].startswith("/login"), url
+
+
+def test_a_city_cannot_see_another_citys_page_and_is_told_why(login):
+    response = login("dalian").get("/orgs/shenyang")
+    assert response.status_code == 403
+    assert "您没有权限访问此页面" in response.get_data(as_text=True)
+
+
+def test_unknown_pages_are_404_not_500(login):
+    client = login("office")
+    assert client.get("/orgs/no-such-unit").status_code == 404
+    assert client.get("/indicators/1999").status_code == 404
+
+
+def test_switching_role_needs_the_role(login):
+    chief = login("office-chief")
+    assert chief.post("/role/admin").status_code == 302
+    assert chief.get("/admin/users").status_code == 200
+    home = chief.get("/").get_data(as_text=True)
+    assert 'data-testid="role-badge">系统管理员<' in home
+    city = login("shenyang")
+    assert city.post("/role/office").status_code == 403
+    assert city.post("/role/nonsense").status_code == 404

@@ -1,0 +1,56 @@
+"""Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from webapp import config as config_module
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration layers, extensions, blueprints, CLI."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("JIXIAO_INSTANCE_PATH") or None,
+    )
+    app.config.update(config_module.defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.from_environment(os.environ))
+    if test_config:
+        app.config.update(test_config)
+    config_module.finalize(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from webapp import errors, i18n, security
+    from webapp.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(__file__), "migrations"),
+        render_as_batch=True,  # SQLite alters tables by copying them
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app, login_manager)
+    errors.init_app(app)
+
+    from webapp.admin import bp as admin_bp
+    from webapp.auth import bp as auth_bp
+    from webapp.home import bp as home_bp
+    from webapp.indicators import bp as indicators_bp
+    from webapp.orgs import bp as orgs_bp
+
+    for bp in (auth_bp, home_bp, orgs_bp, indicators_bp, admin_bp):
+        app.register_blueprint(bp)
+
+    from webapp.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from models.db import db
+from models.i18n import lazy_gettext as _l
+from models.org import Role
+from webapp.auth import bp
+from webapp.auth.forms import LoginForm, PasswordForm
+from webapp.services import accounts
+
+
+def throttle_policy() -> accounts.ThrottlePolicy:
+    cfg = current_app.config
+    return accounts.ThrottlePolicy(
+        max_failures=cfg["LOGIN_MAX_FAILURES"],
+        window_seconds=cfg["LOGIN_FAILURE_WINDOW"],
+        base_delay_seconds=cfg["LOGIN_BASE_DELAY"],
+    )
+
+
+def safe_next(target: str | None) -> str:
+    """Only follow same-site relative paths after login."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(
+                form.username.data, form.password.data, request.remote_addr or "unknown", throttle_policy()
+            )
+        except accounts.LoginThrottled as exc:
+            form.form_errors.append(
+                _l(
+                    "Too many wrong passwords for this account or from this address. "
+                    "Please wait %(seconds)d seconds before trying again.",
+                    seconds=exc.retry_after,
+                )
+            )
+            response = render_template("auth/login.html", form=form)
+            return response, 429, {"Retry-After": str(exc.retry_after)}
+        db.session.commit()
+        if user is not None:
+            session.clear()
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")))
+        form.form_errors.append(_l("The username or password is not correct."))
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_l("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user, form.current_password.data, form.new_password.data, form.confirm_password.data
+            )
+        except accounts.PasswordRejected as exc:
+            getattr(form, exc.field).errors.append(exc.message)
+            status = 400
+        else:
+            db.session.commit()
+            login_user(
+                current_user._get_current_object()
+            )  # the session token rotated; keep this session signed in
+            flash(_l("Your password has been changed. Your other sessions have been signed out."), "success")
+            return redirect(url_for("home.index"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/password.html", form=form, min_length=accounts.MIN_PASSWORD_LENGTH), status
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = code
+    return redirect(safe_next(request.args.get("next")))
+
+
+@bp.route("/role/<code>", methods=["POST"])
+@login_required
+def set_role(code: str):
+    try:
+        role = Role(code)
+    except ValueError:
+        abort(404)
+    if not current_user.has_role(role):
+        abort(403)
+    session["role"] = role.value
+    return redirect(url_for("home.index"))

@@ -1,0 +1,86 @@
+"""`flask` commands, grouped by noun: demo, users, indicators."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from models.db import db
+from models.org import OrgUnit, User
+from webapp.demo.load import demo_password, load_demo
+from webapp.services import indicators as indicator_service
+
+demo_cli = AppGroup("demo", help="Demo data.")
+users_cli = AppGroup("users", help="User accounts.")
+indicators_cli = AppGroup("indicators", help="Indicator systems.")
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the 2012 scheme, its organisations and demo users (idempotent)."""
+    cfg = current_app.config
+    password, source = demo_password(cfg.get("DEMO_PASSWORD"), cfg["DEMO_PASSWORD_FILE"])
+    report = load_demo(password, source)
+    db.session.commit()
+    created = ", ".join(f"{n} {what}" for what, n in report.created.items()) or "nothing new"
+    click.echo(f"Demo data loaded ({created}).")
+    click.echo(f"Demo password for every demo user: {report.password}   (from {report.password_source})")
+    click.echo(f"{'username':<16} {'org':<24} roles")
+    for user in report.logins:
+        click.echo(f"{user.username:<16} {user.org.short_name:<24} {', '.join(r.value for r in user.roles)}")
+
+
+@users_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def users_list(as_json: bool) -> None:
+    """List users with their organisation and roles."""
+    users = db.session.scalars(
+        select(User)
+        .join(User.org)
+        .order_by(OrgUnit.kind, OrgUnit.sort_order, User.username)
+        .options(selectinload(User.org), selectinload(User.role_rows))
+    ).all()
+    rows = [
+        {
+            "username": u.username,
+            "display_name": u.display_name,
+            "org_code": u.org.code,
+            "org_name": u.org.name,
+            "org_kind": u.org.kind.value,
+            "roles": [r.value for r in u.roles],
+            "active": u.active,
+        }
+        for u in users
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['username']:<16} {row['org_kind']:<12} {row['org_code']:<18} {','.join(row['roles'])}"
+        )
+
+
+@indicators_cli.command("export")
+@click.option("--year", type=int, required=True, help="Scheme year, e.g. 2012.")
+@click.option("--scheme", default=None, help="Scheme code (default: the configured DEFAULT_SCHEME).")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+def indicators_export(year: int, scheme: str | None, fmt: str) -> None:
+    """Print a year's indicator tree."""
+    try:
+        scheme_year = indicator_service.find_scheme_year(scheme or current_app.config["DEFAULT_SCHEME"], year)
+    except indicator_service.SchemeYearNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    json.dump(indicator_service.export_tree(scheme_year), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def register_commands(app: Flask) -> None:
+    for group in (demo_cli, users_cli, indicators_cli):
+        app.cli.add_command(group)

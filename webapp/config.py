@@ -1,0 +1,85 @@
+"""Layered configuration: defaults → instance/config.py → JIXIAO_* environment → test overrides."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "JIXIAO_"
+
+# Values no production server may run with.
+WEAK_SECRET_KEYS = frozenset({"", "dev", "development", "secret", "changeme", "change-me", "test"})
+DEV_SECRET_KEY = "jixiao-development-only-secret-key"  # noqa: S105 - used only when ENV=development
+MIN_SECRET_KEY_LENGTH = 16
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message says which and what to do."""
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    return {
+        "ENV": "production",
+        "SECRET_KEY": None,
+        "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "jixiao.sqlite"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ["zh_CN", "en"],
+        "DEFAULT_SCHEME": "ln-cities",
+        # Login slow-down: this many failures within the window slow an account or address down.
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_FAILURE_WINDOW": 15 * 60,
+        "LOGIN_BASE_DELAY": 30,
+        "DEMO_PASSWORD": None,
+        "DEMO_PASSWORD_FILE": str(Path(instance_path) / "demo-password.txt"),
+    }
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Read JIXIAO_* variables; 'true'/'false' and integers are converted, everything else stays text."""
+    values: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "TEST_DATABASE_URL":
+            continue
+        name = key[len(ENV_PREFIX) :]
+        lowered = raw.strip().lower()
+        if lowered in {"true", "false"}:
+            values[name] = lowered == "true"
+        elif raw.strip().isdigit() and name not in {"SECRET_KEY", "DEMO_PASSWORD"}:
+            values[name] = int(raw.strip())
+        else:
+            values[name] = raw
+    return values
+
+
+def finalize(config: dict[str, Any]) -> None:
+    """Derive the settings extensions read and refuse unsafe ones with a sentence."""
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    env = config.get("ENV")
+    if env not in {"production", "development"}:
+        raise ConfigError(f"JIXIAO_ENV must be 'production' or 'development', not {env!r}.")
+    key = config.get("SECRET_KEY")
+    if not key and env == "development":
+        config["SECRET_KEY"] = DEV_SECRET_KEY
+        return
+    if config.get("TESTING"):
+        return
+    if not key or str(key).strip().lower() in WEAK_SECRET_KEYS or len(str(key)) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            "Jixiao refuses to start in production without a real secret key: set JIXIAO_SECRET_KEY "
+            f"(or SECRET_KEY in instance/config.py) to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters, e.g. the output of `python3 -c 'import secrets; print(secrets.token_hex(32))'`, "
+            "or set JIXIAO_ENV=development on a developer machine."
+        )
+    if key == DEV_SECRET_KEY:
+        raise ConfigError("The development secret key cannot be used in production; set JIXIAO_SECRET_KEY.")

@@ -1,0 +1,54 @@
+"""Sessions, the active role, and response headers."""
+
+from __future__ import annotations
+
+from flask import Flask, g, session
+from flask_login import LoginManager, current_user
+
+from models.i18n import lazy_gettext as _l
+from models.org import Role, User
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def active_role() -> Role | None:
+    """The role the user is working in now: the one chosen in the top bar, else their first."""
+    if not current_user.is_authenticated:
+        return None
+    roles = current_user.roles
+    chosen = session.get("role")
+    if chosen in roles:
+        return Role(chosen)
+    return roles[0] if roles else None
+
+
+def init_app(app: Flask, login_manager: LoginManager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token: str) -> User | None:
+        user = User.by_session_token(token)
+        return user if user is not None and user.active else None
+
+    @app.before_request
+    def remember_role() -> None:
+        g.active_role = active_role()
+
+    @app.context_processor
+    def inject_role() -> dict:
+        return {"active_role": g.get("active_role"), "Role": Role}
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
