@@ -12,8 +12,24 @@ from models.scheme import (
     SchemeYear,
     YearStatus,
 )
+from models.workflow import (
+    ApiToken,
+    AuditEvent,
+    InboxTask,
+    InstanceStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskStatus,
+)
 
 __all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "InboxTask",
+    "InstanceStatus",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "TaskStatus",
     "Dimension",
     "Indicator",
     "IndicatorCoOwner",

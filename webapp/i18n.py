@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_datetime
 
 from webapp.extensions import babel
@@ -12,7 +12,7 @@ LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 
 def select_locale() -> str:
-    chosen = session.get("lang")
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -41,10 +41,12 @@ target_db = current_app.extensions["migrate"].db
 
 def render_item(type_, obj, autogen_context):
     """Render our column types as plain SQLAlchemy ones so migrations never import the models."""
-    from models.db import UTCDateTime
+    from models.db import JSONText, UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
+    if type_ == "type" and isinstance(obj, JSONText):
+        return "sa.Text()"
     return False
 
 

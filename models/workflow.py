@@ -1,0 +1,256 @@
+"""Tables of the workflow runtime: deployed definitions, instances, the inbox, drafts and audit events.
+
+These are plain tables; only workflows/engine touches SpiffWorkflow. Workflow state holds routing
+values (ids, decisions, dates); what people submit lives in domain tables.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.db import JSONText, UTCDateTime, db, utcnow
+from models.i18n import lazy_gettext as _l
+from models.org import OrgUnit, Role, User
+
+
+def _enum(cls: type[enum.Enum], name: str, length: int = 16) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class InstanceStatus(enum.StrEnum):
+    RUNNING = "running"  # user tasks are open
+    WAITING = "waiting"  # only timers or messages can move it on
+    COMPLETED = "completed"
+    INCIDENT = "incident"  # an engine step failed; the office can retry
+
+    @property
+    def title(self) -> str:
+        return str(INSTANCE_STATUS_TITLES[self])
+
+
+INSTANCE_STATUS_TITLES = {
+    InstanceStatus.RUNNING: _l("Running"),
+    InstanceStatus.WAITING: _l("Waiting"),
+    InstanceStatus.COMPLETED: _l("Completed"),
+    InstanceStatus.INCIDENT: _l("Incident"),
+}
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"  # withdrawn by the process (e.g. a boundary event ended it)
+
+    @property
+    def title(self) -> str:
+        return str(TASK_STATUS_TITLES[self])
+
+
+TASK_STATUS_TITLES = {
+    TaskStatus.OPEN: _l("Open"),
+    TaskStatus.COMPLETED: _l("Completed"),
+    TaskStatus.CANCELLED: _l("Withdrawn"),
+}
+
+
+class ProcessDefinition(db.Model):
+    """One deployed version of one BPMN process; immutable once deployed."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source_name: Mapped[str] = mapped_column(String(200), default="")
+    scheme_year_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_year.id"), index=True)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    deployed_by: Mapped[User | None] = relationship()
+
+
+class ProcessInstance(db.Model):
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    # the versions of every process the instance runs (the top one and those it calls), kept for good
+    definition_ids: Mapped[dict] = mapped_column(JSONText, default=dict)
+    business_key: Mapped[str] = mapped_column(String(200), index=True)
+    scheme_year_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_year.id"), index=True)
+    phase: Mapped[str] = mapped_column(String(50), default="")
+    round: Mapped[str] = mapped_column(String(50), default="")
+    status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus, "instance_status"), index=True)
+    state: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    incident_message: Mapped[str | None] = mapped_column(Text)
+    incident_element: Mapped[str | None] = mapped_column(String(100))
+    incident_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    definition: Mapped[ProcessDefinition] = relationship()
+    started_by: Mapped[User | None] = relationship()
+
+
+class InboxTask(db.Model):
+    """A user task that is or was READY: the inbox reads only this table, never a workflow."""
+
+    __tablename__ = "inbox_task"
+    __table_args__ = (
+        Index("ix_inbox_task_open_role_org", "status", "role", "org_id"),
+        Index("ix_inbox_task_instance_status", "instance_id", "status"),
+        Index("ix_inbox_task_completed_by_at", "completed_by_id", "completed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_guid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    element_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(50), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role, "role", 32))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    form_key: Mapped[str] = mapped_column(String(100))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"), default=TaskStatus.OPEN)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    draft: Mapped[dict | None] = mapped_column(JSONText)
+    draft_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    draft_saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    submitted: Mapped[dict | None] = mapped_column(JSONText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    instance: Mapped[ProcessInstance] = relationship()
+    org: Mapped[OrgUnit | None] = relationship()
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+    @classmethod
+    def by_guid(cls, task_guid: str) -> InboxTask | None:
+        return db.session.scalar(select(cls).where(cls.task_guid == task_guid))
+
+    def is_for(self, user: User) -> bool:
+        """The user holds the task's role and belongs to its org unit (if it has one)."""
+        return user.has_role(self.role) and (self.org_id is None or self.org_id == user.org_id)
+
+    def can_view(self, user: User) -> bool:
+        return self.is_for(user) or self.completed_by_id == user.id or user.has_role(Role.OFFICE)
+
+    def can_claim(self, user: User) -> bool:
+        return self.status == TaskStatus.OPEN and self.is_for(user)
+
+    def can_unclaim(self, user: User) -> bool:
+        return (
+            self.status == TaskStatus.OPEN
+            and self.claimed_by_id is not None
+            and (self.claimed_by_id == user.id or user.has_role(Role.OFFICE))
+        )
+
+    def claimed_by_other(self, user: User) -> bool:
+        return self.claimed_by_id is not None and self.claimed_by_id != user.id
+
+
+class AuditEvent(db.Model):
+    """Append-only record of what happened to instances and tasks, and who did it."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="SET NULL"), index=True
+    )
+    task_guid: Mapped[str | None] = mapped_column(String(36), index=True)
+    detail: Mapped[dict] = mapped_column(JSONText, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class ApiToken(db.Model):
+    """A bearer token for the task API; only its hash is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+def inbox_query(
+    user: User,
+    *,
+    status: str = "open",
+    year: int | None = None,
+    process_id: str | None = None,
+    sort: str = "due",
+):
+    """The user's inbox as one SELECT over inbox_task (and its instance), never a workflow.
+
+    open: tasks for the user's roles in their org (or org-less ones), plus those they claimed;
+    completed: tasks the user completed.
+    """
+    from models.scheme import SchemeYear
+
+    query = select(InboxTask).join(InboxTask.instance)
+    if status == "completed":
+        query = query.where(InboxTask.completed_by_id == user.id, InboxTask.status == TaskStatus.COMPLETED)
+    else:
+        mine = (InboxTask.role.in_(user.roles)) & (
+            InboxTask.org_id.is_(None) | (InboxTask.org_id == user.org_id)
+        )
+        query = query.where(InboxTask.status == TaskStatus.OPEN, mine | (InboxTask.claimed_by_id == user.id))
+    if year is not None:
+        query = query.join(SchemeYear, SchemeYear.id == ProcessInstance.scheme_year_id).where(
+            SchemeYear.year == year
+        )
+    if process_id:
+        query = query.where(ProcessInstance.process_id == process_id)
+    order = {
+        "due": (InboxTask.due_at.is_(None), InboxTask.due_at, InboxTask.id),
+        "created": (InboxTask.created_at.desc(), InboxTask.id.desc()),
+        "title": (InboxTask.title, InboxTask.id),
+        "completed": (InboxTask.completed_at.desc(), InboxTask.id.desc()),
+    }.get(sort, (InboxTask.id,))
+    return query.order_by(*order)

@@ -1,0 +1,330 @@
+"""User tasks: drafts, claiming, completing; and the instance-level verbs (start, messages, timers, retry).
+
+One transaction each: the caller (a view, a CLI command, a test) commits once, or rolls back on an
+exception. Errors carry the HTTP status the web and the API answer with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
+
+from models.db import db
+from models.i18n import lazy_gettext as _l
+from models.org import Role, User
+from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
+from webapp.services import audit
+from workflows import engine, forms
+from workflows.forms import TaskContext
+from workflows.forms.values import clean_values, field_errors, flatten, raw_values
+
+PROCESS_MANAGERS = (Role.OFFICE, Role.ADMIN)
+
+
+class TaskError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **details: Any):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(TaskError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(TaskError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(TaskError):
+    status, code = 409, "conflict"
+
+
+class FormInvalid(TaskError):
+    status, code = 422, "invalid"
+
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__(str(_l("Some fields need attention.")), fields=fields)
+        self.fields = fields
+
+
+@dataclass
+class Completion:
+    task: InboxTask
+    ready_for_user: list[InboxTask] = field(default_factory=list)
+    incident: str | None = None
+
+
+def get_task(task_guid: str, user: User) -> InboxTask:
+    """The task if the user may see it; NotFound for unknown ids, Forbidden for others' tasks."""
+    task = InboxTask.by_guid(task_guid)
+    if task is None:
+        raise NotFound(str(_l("There is no such task.")))
+    if not task.can_view(user):
+        raise Forbidden(str(_l("This task is not yours to open.")))
+    return task
+
+
+def _completed_conflict(task: InboxTask) -> Conflict:
+    if task.status == TaskStatus.COMPLETED and task.completed_by is not None:
+        return Conflict(
+            str(
+                _l(
+                    "This task was already completed by %(name)s at %(when)s.",
+                    name=task.completed_by.display_name,
+                    when=task.completed_at.isoformat(timespec="seconds") if task.completed_at else "",
+                )
+            ),
+            completed_by=task.completed_by.username,
+            completed_at=task.completed_at.isoformat() if task.completed_at else None,
+        )
+    return Conflict(str(_l("This task has been withdrawn by the process.")), status=task.status.value)
+
+
+def _check_actor(task: InboxTask, user: User) -> None:
+    if task.status != TaskStatus.OPEN:
+        raise _completed_conflict(task)
+    if not task.is_for(user):
+        raise Forbidden(
+            str(_l("Only %(role)s users of the task's organisation can do this task.", role=task.role.title))
+        )
+    if task.claimed_by_other(user):
+        raise Conflict(
+            str(
+                _l(
+                    "%(name)s has claimed this task; ask them or the office to release it.",
+                    name=task.claimed_by.display_name,
+                )
+            ),
+            claimed_by=task.claimed_by.username,
+        )
+
+
+def _context(task: InboxTask, user: User, now: datetime) -> TaskContext:
+    return TaskContext(task=task, instance=task.instance, user=user, now=now)
+
+
+def build_form(task: InboxTask, user: User, formdata: MultiDict | None = None) -> Form:
+    """The task's form: from submitted data, else the saved draft, else the form's prefill."""
+    definition = forms.get(task.form_key)
+    if formdata is not None:
+        return definition.form_class(formdata=formdata)
+    if task.draft is not None:
+        return definition.form_class(formdata=flatten(task.draft))
+    if definition.prefill is not None:
+        return definition.form_class(data=definition.prefill(_context(task, user, engine.now())))
+    return definition.form_class()
+
+
+def as_formdata(data: Mapping[str, Any] | MultiDict | None) -> MultiDict:
+    """Web posts arrive flat (MultiDict), the API nested (JSON): both become flat form data."""
+    if isinstance(data, MultiDict):
+        return data
+    return flatten(dict(data or {}))
+
+
+def save_draft(task_guid: str, user: User, data: Mapping[str, Any] | MultiDict) -> InboxTask:
+    """Keep what the user typed, valid or not, without moving the workflow."""
+    task = get_task(task_guid, user)
+    _check_actor(task, user)
+    form = build_form(task, user, as_formdata(data))
+    task.draft = raw_values(form)
+    task.draft_saved_at = engine.now()
+    task.draft_saved_by_id = user.id
+    db.session.flush()
+    return task
+
+
+def claim_task(task_guid: str, user: User) -> InboxTask:
+    task = get_task(task_guid, user)
+    _check_actor(task, user)
+    if task.claimed_by_id != user.id:
+        task.claimed_by_id, task.claimed_at = user.id, engine.now()
+        audit.record("task.claimed", user, instance_id=task.instance_id, task_guid=task.task_guid)
+        db.session.flush()
+    return task
+
+
+def unclaim_task(task_guid: str, user: User) -> InboxTask:
+    task = get_task(task_guid, user)
+    if task.claimed_by_id is None:
+        return task
+    if not task.can_unclaim(user):
+        raise Forbidden(str(_l("Only the user who claimed the task or the office can release it.")))
+    previous = task.claimed_by.username if task.claimed_by else None
+    task.claimed_by_id = task.claimed_at = None
+    audit.record(
+        "task.unclaimed",
+        user,
+        instance_id=task.instance_id,
+        task_guid=task.task_guid,
+        detail={"from": previous},
+    )
+    db.session.flush()
+    return task
+
+
+def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDict) -> Completion:
+    """Validate, write the domain records, run the task and the engine, sync the inbox, audit."""
+    task = get_task(task_guid, user)
+    _check_actor(task, user)
+    definition = forms.get(task.form_key)
+    form = build_form(task, user, as_formdata(data))
+    if not form.validate():
+        raise FormInvalid(field_errors(form))
+
+    instance = engine.lock_instance(task.instance_id)
+    # Another transaction may have completed it while we waited for the lock.
+    task = db.session.scalars(
+        select(InboxTask).where(InboxTask.id == task.id).execution_options(populate_existing=True)
+    ).one()
+    _check_actor(task, user)
+    if instance.status == InstanceStatus.INCIDENT:
+        raise Conflict(str(_l("The process is stopped by an incident; the office has been told.")))
+
+    now = engine.now()
+    values = clean_values(form)
+    routing = {name: values[name] for name in definition.routing}
+    if definition.handler is not None:
+        routing.update(definition.handler(_context(task, user, now), values) or {})
+    task.status = TaskStatus.COMPLETED
+    task.completed_at, task.completed_by_id = now, user.id
+    task.submitted, task.draft = values, None
+    workflow = engine.load(instance)
+    try:
+        result = engine.complete_user_task(instance, workflow, task.task_guid, routing)
+    except engine.TaskNotReady:
+        raise Conflict(str(_l("This task is no longer waiting for input."))) from None
+    audit.record(
+        "task.completed",
+        user,
+        instance_id=instance.id,
+        task_guid=task.task_guid,
+        detail={"element": task.element_id, "routing": routing, "incident": result.incident},
+        at=now,
+    )
+    db.session.flush()
+    return Completion(
+        task=task, ready_for_user=[t for t in result.new_tasks if t.is_for(user)], incident=result.incident
+    )
+
+
+def _require_manager(user: User) -> None:
+    if not user.has_any_role(PROCESS_MANAGERS):
+        raise Forbidden(str(_l("Only the performance office can manage processes.")))
+
+
+def start_process(
+    process_id: str,
+    user: User | None,
+    *,
+    business_key: str,
+    data: dict[str, Any] | None = None,
+    scheme_year_id: int | None = None,
+    phase: str = "",
+    round: str = "",
+) -> ProcessInstance:
+    """Start the latest definition of a process (user None: the system, e.g. the simulation)."""
+    if user is not None:
+        _require_manager(user)
+    try:
+        instance, result = engine.start_instance(
+            process_id,
+            business_key=business_key,
+            data=data,
+            scheme_year_id=scheme_year_id,
+            phase=phase,
+            round=round,
+            started_by_id=user.id if user else None,
+        )
+    except engine.DefinitionError as exc:
+        raise NotFound(str(exc)) from None
+    audit.record(
+        "instance.started",
+        user,
+        instance_id=instance.id,
+        detail={"process": process_id, "incident": result.incident},
+    )
+    db.session.flush()
+    return instance
+
+
+def _locked(instance_id: int) -> ProcessInstance:
+    instance = engine.lock_instance(instance_id)
+    if instance is None:
+        raise NotFound(str(_l("There is no such process instance.")))
+    return instance
+
+
+def send_message(
+    instance_id: int, name: str, user: User, payload: dict[str, Any] | None = None
+) -> ProcessInstance:
+    """Deliver a message to a waiting instance, e.g. the office starting a phase before its date."""
+    _require_manager(user)
+    instance = _locked(instance_id)
+    workflow = engine.load(instance)
+    try:
+        result = engine.deliver_message(instance, workflow, name, payload)
+    except engine.MessageNotAwaited:
+        raise Conflict(str(_l("The process is not waiting for “%(name)s” now.", name=name))) from None
+    audit.record(
+        "instance.message",
+        user,
+        instance_id=instance.id,
+        detail={"message": name, "incident": result.incident},
+    )
+    db.session.flush()
+    return instance
+
+
+def retry_instance(instance_id: int, user: User) -> ProcessInstance:
+    _require_manager(user)
+    instance = _locked(instance_id)
+    if instance.status != InstanceStatus.INCIDENT:
+        raise Conflict(str(_l("The process has no incident to retry.")))
+    previous = {"message": instance.incident_message, "element": instance.incident_element}
+    result = engine.retry(instance, engine.load(instance))
+    audit.record(
+        "instance.retried",
+        user,
+        instance_id=instance.id,
+        detail={"previous": previous, "incident": result.incident},
+    )
+    db.session.flush()
+    return instance
+
+
+def next_due_instance_id(now: datetime) -> int | None:
+    """Pick one instance whose timer is due; several workers on PostgreSQL never pick the same one."""
+    query = (
+        select(ProcessInstance.id)
+        .where(
+            ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]),
+            ProcessInstance.due_at <= now,
+        )
+        .order_by(ProcessInstance.due_at)
+        .limit(1)
+    )
+    if db.session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    return db.session.scalar(query)
+
+
+def fire_timers(instance_id: int) -> ProcessInstance:
+    """Fire the instance's due timers and run it on (the worker's unit of work)."""
+    instance = _locked(instance_id)
+    if instance.due_at is None or instance.due_at > engine.now():
+        return instance  # another worker got there first
+    result = engine.fire_due_timers(instance, engine.load(instance))
+    audit.record("instance.timers", None, instance_id=instance.id, detail={"incident": result.incident})
+    db.session.flush()
+    return instance

@@ -1,0 +1,42 @@
+"""Bearer tokens for the task API: issued after a password check, stored only as a hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from models.db import db, utcnow
+from models.org import User
+from models.workflow import ApiToken
+from webapp.services import accounts
+
+TOKEN_LIFETIME = timedelta(hours=12)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(
+    username: str, password: str, address: str, policy: accounts.ThrottlePolicy
+) -> tuple[str, ApiToken] | None:
+    """A new token for the user, or None when the password is wrong (LoginThrottled while slowed down)."""
+    user = accounts.authenticate(username, password, address, policy)
+    if user is None:
+        return None
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=_hash(token), expires_at=utcnow() + TOKEN_LIFETIME)
+    db.session.add(row)
+    db.session.flush()
+    return token, row
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user a valid, unexpired token belongs to."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
+    if row is None or row.expires_at <= utcnow() or not row.user.active:
+        return None
+    return row.user

@@ -1,0 +1,207 @@
+"""Deploying BPMN: XSD validation, our own rules (lanes, forms, safe expressions), versioned storage."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from sqlalchemy import func, or_, select
+
+from models.db import db
+from models.org import Role, User
+from models.workflow import ProcessDefinition
+from workflows.engine import expressions
+from workflows.engine.scripting import SCRIPT_ENGINE
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+ROLE_CODES = {r.value for r in Role}
+# spiffworkflow:property names whose values are expressions over the task data
+EXPRESSION_PROPERTIES = {"org", "due"}
+
+
+class DefinitionError(ValueError):
+    """A BPMN file cannot be deployed; `problems` lists (element id, reason)."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{element or 'file'}: {reason}" for element, reason in problems))
+
+
+@dataclass
+class ParsedFile:
+    process_id: str
+    name: str
+    called: set[str] = field(default_factory=set)
+
+
+def _owner_id(node) -> str:
+    """The id of the nearest element with one (the flow node or flow an expression belongs to)."""
+    while node is not None:
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return ""
+
+
+def _check(problems, node, text: str | None, kind: str) -> None:
+    if text is None or not text.strip():
+        return
+    try:
+        (expressions.check_script if kind == "script" else expressions.check_expression)(text)
+    except expressions.ExpressionError as exc:
+        problems.append((_owner_id(node), f"{kind} refused: {exc}"))
+
+
+def inspect_bpmn(xml: bytes, known_forms: set[str] | None = None) -> ParsedFile:
+    """Validate one BPMN file against the XSD and our rules; raise DefinitionError listing every problem."""
+    try:
+        root = etree.fromstring(xml)
+    except etree.XMLSyntaxError as exc:
+        raise DefinitionError([("", f"not well-formed XML: {exc}")]) from None
+    try:
+        VALIDATOR.validate(root)
+    except ValidationException as exc:
+        raise DefinitionError([(getattr(exc, "id", "") or "", f"BPMN schema: {exc}")]) from None
+
+    problems: list[tuple[str, str]] = []
+    processes = root.findall("bpmn:process", NS)
+    executable = [p for p in processes if p.get("isExecutable", "false") == "true"]
+    if len(executable) != 1:
+        raise DefinitionError(
+            [("", f"a file must hold exactly one executable process, found {len(executable)}")]
+        )
+    process = executable[0]
+
+    for node in process.iterfind(".//bpmn:conditionExpression", NS):
+        _check(problems, node, node.text, "condition")
+    for tag in ("timeDate", "timeDuration", "timeCycle", "completionCondition", "loopCardinality"):
+        for node in process.iterfind(f".//bpmn:{tag}", NS):
+            _check(problems, node, node.text, "expression")
+    for node in process.iterfind(".//bpmn:scriptTask/bpmn:script", NS):
+        _check(problems, node, node.text, "script")
+    for tag in ("preScript", "postScript"):
+        for node in process.iterfind(f".//spiffworkflow:{tag}", NS):
+            _check(problems, node, node.text, "script")
+    for node in process.iterfind(".//spiffworkflow:property", NS):
+        if node.get("name") in EXPRESSION_PROPERTIES:
+            _check(problems, node, node.get("value"), "expression")
+
+    lane_of = {}
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            lane_of[(ref.text or "").strip()] = lane.get("name") or ""
+    for task in process.iterfind(".//bpmn:userTask", NS):
+        task_id = task.get("id")
+        lane = lane_of.get(task_id)
+        if lane not in ROLE_CODES:
+            problems.append(
+                (
+                    task_id,
+                    f"a user task must sit in a lane named by a role code ({', '.join(sorted(ROLE_CODES))}), not {lane!r}",
+                )
+            )
+        props = {p.get("name"): p.get("value") for p in task.iterfind(".//spiffworkflow:property", NS)}
+        form_key = props.get("formKey")
+        if not form_key:
+            problems.append((task_id, "a user task needs a spiffworkflow property 'formKey'"))
+        elif known_forms is not None and form_key not in known_forms:
+            problems.append((task_id, f"unknown form key {form_key!r}"))
+    for node in process.iterfind(".//bpmn:serviceTask", NS):
+        problems.append((node.get("id"), "service tasks are not supported"))
+    if problems:
+        raise DefinitionError(problems)
+    called = {
+        c.get("calledElement") for c in process.iterfind(".//bpmn:callActivity", NS) if c.get("calledElement")
+    }
+    return ParsedFile(
+        process_id=process.get("id"), name=process.get("name") or process.get("id"), called=called
+    )
+
+
+def deploy(
+    xml: bytes | str,
+    *,
+    source_name: str = "",
+    user: User | None = None,
+    scheme_year_id: int | None = None,
+    known_forms: set[str] | None = None,
+) -> tuple[ProcessDefinition, bool]:
+    """Store a new version of the file's process unless the latest already has the same content.
+
+    Returns the definition and whether it is new. Earlier versions are never changed.
+    """
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    parsed = inspect_bpmn(data, known_forms)
+    digest = hashlib.sha256(data).hexdigest()
+    latest = latest_definition(parsed.process_id, scheme_year_id)
+    if latest is not None and latest.sha256 == digest and latest.scheme_year_id == scheme_year_id:
+        return latest, False
+    version = (
+        db.session.scalar(
+            select(func.max(ProcessDefinition.version)).where(
+                ProcessDefinition.process_id == parsed.process_id
+            )
+        )
+        or 0
+    ) + 1
+    definition = ProcessDefinition(
+        process_id=parsed.process_id,
+        version=version,
+        name=parsed.name,
+        bpmn_xml=data.decode("utf-8"),
+        sha256=digest,
+        source_name=source_name,
+        scheme_year_id=scheme_year_id,
+        deployed_by=user,
+    )
+    db.session.add(definition)
+    db.session.flush()
+    return definition, True
+
+
+def latest_definition(process_id: str, scheme_year_id: int | None = None) -> ProcessDefinition | None:
+    """The newest version serving the year, else the newest that serves every year."""
+    query = select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+    if scheme_year_id is not None:
+        query = query.where(
+            or_(
+                ProcessDefinition.scheme_year_id == scheme_year_id, ProcessDefinition.scheme_year_id.is_(None)
+            )
+        ).order_by(ProcessDefinition.scheme_year_id.is_(None), ProcessDefinition.version.desc())
+    else:
+        query = query.where(ProcessDefinition.scheme_year_id.is_(None)).order_by(
+            ProcessDefinition.version.desc()
+        )
+    return db.session.scalars(query.limit(1)).first()
+
+
+def new_workflow(process_id: str, scheme_year_id: int | None = None) -> tuple[BpmnWorkflow, dict[str, int]]:
+    """A fresh workflow of the latest definitions, with every called process resolved now and kept."""
+    parser = SpiffBpmnParser()  # each file was validated when it was deployed
+    used: dict[str, int] = {}
+    pending = [process_id]
+    while pending:
+        pid = pending.pop()
+        if pid in used:
+            continue
+        definition = latest_definition(pid, scheme_year_id)
+        if definition is None:
+            raise DefinitionError([(pid, f"no deployed definition of process {pid!r}")])
+        used[pid] = definition.id
+        data = definition.bpmn_xml.encode("utf-8")
+        parser.add_bpmn_str(data, filename=definition.source_name or pid)
+        pending.extend(inspect_bpmn(data).called)
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except SpiffWorkflowException as exc:
+        raise DefinitionError([(process_id, str(exc))]) from None
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE), used

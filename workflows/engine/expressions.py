@@ -1,0 +1,341 @@
+"""A restricted evaluator for BPMN expressions and scripts, built on Python's `ast`.
+
+Allowed: literals, names of task-data values, arithmetic, comparisons, boolean logic,
+conditional expressions, subscripts, list/tuple/dict/set displays, calls of whitelisted
+functions by name, and (in scripts) assignments to plain names. Everything else — attribute
+access, names starting with an underscore, lambdas, comprehensions, imports, loops,
+function definitions — is refused with a message naming the construct.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+
+class ExpressionError(ValueError):
+    """An expression or script uses something the evaluator does not allow, or fails to evaluate."""
+
+
+def _quantize(value: Any, places: int = 2) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _add_days(value: Any, days: int | float) -> Any:
+    return _as_datetime(value) + timedelta(days=days)
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _isoformat(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date | datetime) else _as_datetime(value).isoformat()
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "abs": abs,
+    "all": all,
+    "any": any,
+    "bool": bool,
+    "float": float,
+    "int": int,
+    "len": len,
+    "max": max,
+    "min": min,
+    "round": round,
+    "sorted": sorted,
+    "str": str,
+    "sum": sum,
+    "Decimal": lambda v="0": Decimal(str(v)),
+    "quantize": _quantize,
+    "date": date,
+    "datetime": _as_datetime,
+    "timedelta": timedelta,
+    "add_days": _add_days,
+    "isoformat": _isoformat,
+}
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+MAX_LENGTH = 10_000
+# Keeps `"x" * 10**9` and similar from eating the server.
+MAX_SEQUENCE_RESULT = 100_000
+
+
+def _check_repeat(sequence: Any, times: Any) -> None:
+    """Refuse `"x" * 10_000_000` before it is built."""
+    if (
+        isinstance(sequence, str | list | tuple)
+        and isinstance(times, int)
+        and len(sequence) * times > MAX_SEQUENCE_RESULT
+    ):
+        raise ExpressionError("the result is too large")
+
+
+def _describe(node: ast.AST) -> str:
+    return type(node).__name__
+
+
+class _Checker(ast.NodeVisitor):
+    """Walks a parsed tree and raises ExpressionError at the first node that is not allowed."""
+
+    ALLOWED = (
+        ast.Expression,
+        ast.Module,
+        ast.Expr,
+        ast.Constant,
+        ast.Name,
+        ast.Load,
+        ast.Store,
+        ast.BinOp,
+        ast.UnaryOp,
+        ast.BoolOp,
+        ast.And,
+        ast.Or,
+        ast.Compare,
+        ast.IfExp,
+        ast.Subscript,
+        ast.Slice,
+        ast.List,
+        ast.Tuple,
+        ast.Dict,
+        ast.Set,
+        ast.Call,
+        ast.keyword,
+        ast.Assign,
+        ast.AugAssign,
+        ast.If,
+        ast.Pass,
+        *_BINARY,
+        *_UNARY,
+        *_COMPARE,
+    )
+
+    def __init__(self, allow_statements: bool):
+        self.allow_statements = allow_statements
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if not isinstance(node, self.ALLOWED):
+            raise ExpressionError(f"{_describe(node)} is not allowed")
+        if not self.allow_statements and isinstance(node, ast.Assign | ast.AugAssign | ast.If | ast.Pass):
+            raise ExpressionError(f"{_describe(node)} is not allowed in an expression")
+        super().generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id.startswith("_"):
+            raise ExpressionError(f"the name {node.id!r} is not allowed (names may not start with '_')")
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        raise ExpressionError(f"attribute access ('.{node.attr}') is not allowed")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Attribute):
+            self.visit_Attribute(node.func)
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
+            raise ExpressionError(
+                f"calling {name!r} is not allowed; allowed functions: {', '.join(sorted(FUNCTIONS))}"
+            )
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise ExpressionError("Starred is not allowed")
+            self.visit(arg)
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise ExpressionError("**kwargs is not allowed")
+            self.visit(kw.value)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                raise ExpressionError(f"only plain names can be assigned, not {_describe(target)}")
+            self.visit_Name(target)
+        self.visit(node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if not isinstance(node.target, ast.Name) or type(node.op) not in _BINARY:
+            raise ExpressionError("only `name += value` style updates of plain names are allowed")
+        self.visit_Name(node.target)
+        self.visit(node.value)
+
+
+def _parse(source: str, mode: str) -> ast.AST:
+    if not isinstance(source, str):
+        raise ExpressionError("the expression must be text")
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
+    except SyntaxError as exc:
+        raise ExpressionError(f"syntax error: {exc.msg} (line {exc.lineno})") from None
+    _Checker(allow_statements=mode == "exec").visit(tree)
+    return tree
+
+
+def check_expression(source: str) -> None:
+    """Raise ExpressionError if the expression uses anything not allowed."""
+    _parse(source, "eval")
+
+
+def check_script(source: str) -> None:
+    """Raise ExpressionError if the script uses anything not allowed."""
+    _parse(source, "exec")
+
+
+class _Evaluator:
+    def __init__(self, names: Mapping[str, Any]):
+        self.names = names
+
+    def eval(self, node: ast.AST) -> Any:  # noqa: C901 - one dispatch over node types
+        match node:
+            case ast.Expression(body=body):
+                return self.eval(body)
+            case ast.Constant(value=value):
+                return value
+            case ast.Name(id=name):
+                if name in self.names:
+                    return self.names[name]
+                if name in FUNCTIONS:
+                    raise ExpressionError(f"{name!r} is a function; call it")
+                raise ExpressionError(f"name {name!r} is not defined")
+            case ast.BinOp(left=left, op=op, right=right):
+                a, b = self.eval(left), self.eval(right)
+                if isinstance(op, ast.Mult):
+                    _check_repeat(a, b)
+                    _check_repeat(b, a)
+                result = _BINARY[type(op)](a, b)
+                if isinstance(result, str | list | tuple) and len(result) > MAX_SEQUENCE_RESULT:
+                    raise ExpressionError("the result is too large")
+                return result
+            case ast.UnaryOp(op=op, operand=operand):
+                return _UNARY[type(op)](self.eval(operand))
+            case ast.BoolOp(op=ast.And(), values=values):
+                result = True
+                for value in values:
+                    result = self.eval(value)
+                    if not result:
+                        return result
+                return result
+            case ast.BoolOp(op=ast.Or(), values=values):
+                result = False
+                for value in values:
+                    result = self.eval(value)
+                    if result:
+                        return result
+                return result
+            case ast.Compare(left=left, ops=ops, comparators=comparators):
+                current = self.eval(left)
+                for op, comparator in zip(ops, comparators, strict=True):
+                    right = self.eval(comparator)
+                    if not _COMPARE[type(op)](current, right):
+                        return False
+                    current = right
+                return True
+            case ast.IfExp(test=test, body=body, orelse=orelse):
+                return self.eval(body) if self.eval(test) else self.eval(orelse)
+            case ast.Subscript(value=value, slice=index):
+                return self.eval(value)[self.eval(index)]
+            case ast.Slice(lower=lower, upper=upper, step=step):
+                return slice(*(None if part is None else self.eval(part) for part in (lower, upper, step)))
+            case ast.List(elts=elts):
+                return [self.eval(e) for e in elts]
+            case ast.Tuple(elts=elts):
+                return tuple(self.eval(e) for e in elts)
+            case ast.Set(elts=elts):
+                return {self.eval(e) for e in elts}
+            case ast.Dict(keys=keys, values=values):
+                return {self.eval(k): self.eval(v) for k, v in zip(keys, values, strict=True)}
+            case ast.Call(func=ast.Name(id=name), args=args, keywords=keywords):
+                return FUNCTIONS[name](
+                    *(self.eval(a) for a in args), **{k.arg: self.eval(k.value) for k in keywords}
+                )
+        raise ExpressionError(f"{_describe(node)} is not allowed")  # the checker stops these first
+
+    def run(self, statements: list[ast.stmt], assigned: dict[str, Any]) -> None:
+        for statement in statements:
+            match statement:
+                case ast.Assign(targets=targets, value=value):
+                    result = self.eval(value)
+                    for target in targets:
+                        assigned[target.id] = result  # type: ignore[attr-defined]
+                case ast.AugAssign(target=ast.Name(id=name), op=op, value=value):
+                    assigned[name] = _BINARY[type(op)](self.eval(ast.Name(id=name)), self.eval(value))
+                case ast.If(test=test, body=body, orelse=orelse):
+                    self.run(body if self.eval(test) else orelse, assigned)
+                case ast.Expr(value=value):
+                    self.eval(value)
+                case ast.Pass():
+                    pass
+
+
+def evaluate(source: str, names: Mapping[str, Any]) -> Any:
+    """Evaluate an expression over the given names (task data)."""
+    tree = _parse(source, "eval")
+    try:
+        return _Evaluator(names).eval(tree)
+    except ExpressionError:
+        raise
+    except Exception as exc:  # arithmetic, lookups, conversions: say what went wrong
+        raise ExpressionError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def execute(source: str, names: Mapping[str, Any]) -> dict[str, Any]:
+    """Run a script over the given names; returns the names it assigned (the caller merges them)."""
+    tree = _parse(source, "exec")
+    assigned: dict[str, Any] = {}
+    scope = _Scope(names, assigned)
+    try:
+        _Evaluator(scope).run(tree.body, assigned)  # type: ignore[attr-defined]
+    except ExpressionError:
+        raise
+    except Exception as exc:
+        raise ExpressionError(f"{type(exc).__name__}: {exc}") from exc
+    return assigned
+
+
+class _Scope(Mapping[str, Any]):
+    """Names assigned earlier in a script shadow the task data."""
+
+    def __init__(self, base: Mapping[str, Any], assigned: dict[str, Any]):
+        self.base, self.assigned = base, assigned
+
+    def __getitem__(self, key: str) -> Any:
+        return self.assigned[key] if key in self.assigned else self.base[key]
+
+    def __iter__(self):
+        return iter({**self.base, **self.assigned})
+
+    def __len__(self) -> int:
+        return len({**self.base, **self.assigned})
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.assigned or key in self.base

@@ -1,0 +1,94 @@
+"""Mirror every READY user task of a workflow into the inbox table, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from models.db import db
+from models.org import OrgUnit, Role
+from models.workflow import InboxTask, ProcessInstance, TaskStatus
+from workflows.engine import expressions
+from workflows.engine.expressions import ExpressionError
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
+    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def _properties(task: Task) -> dict[str, str]:
+    return (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
+
+
+def _evaluate(task: Task, expression: str | None):
+    if not expression:
+        return None
+    return expressions.evaluate(expression, task.data)
+
+
+def _as_due(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return expressions.FUNCTIONS["datetime"](value)
+    except (TypeError, ValueError) as exc:
+        raise ExpressionError(f"due time {value!r} is not a date: {exc}") from exc
+
+
+def sync_inbox(
+    instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, ready: dict[str, Task] | None = None
+) -> list[InboxTask]:
+    """Insert rows for newly READY user tasks, withdraw rows whose task is no longer READY; returns new rows."""
+    ready = ready_user_tasks(workflow) if ready is None else ready
+    open_rows = db.session.scalars(
+        select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.status == TaskStatus.OPEN)
+    ).all()
+    known = set()
+    for row in open_rows:
+        known.add(row.task_guid)
+        if row.task_guid not in ready:
+            row.status = TaskStatus.CANCELLED
+            row.completed_at = now
+    new = [task for guid, task in ready.items() if guid not in known]
+    if not new:
+        return []
+    # Evaluate everything first, so a failure adds no row at all.
+    planned = []
+    for task in new:
+        props = _properties(task)
+        planned.append(
+            (task, props, _evaluate(task, props.get("org")), _as_due(_evaluate(task, props.get("due"))))
+        )
+    wanted = {code for _t, _p, code, _d in planned if code}
+    orgs = (
+        {o.code: o.id for o in db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(wanted)))}
+        if wanted
+        else {}
+    )
+    missing = sorted(wanted - set(orgs))
+    if missing:
+        raise ExpressionError(f"no organisation with code {', '.join(map(repr, missing))} for the user tasks")
+    rows = []
+    for task, props, code, due in planned:
+        spec = task.task_spec
+        row = InboxTask(
+            task_guid=str(task.id),
+            instance_id=instance.id,
+            element_id=spec.bpmn_id,
+            title=spec.bpmn_name or spec.bpmn_id,
+            lane=spec.lane or "",
+            role=Role(spec.lane),
+            org_id=orgs.get(code) if code else None,
+            form_key=props.get("formKey", ""),
+            instructions=(spec.extensions or {}).get("instructionsForEndUser") or "",
+            due_at=due,
+            status=TaskStatus.OPEN,
+            created_at=now,
+        )
+        db.session.add(row)
+        rows.append(row)
+    return rows

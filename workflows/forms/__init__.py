@@ -1,0 +1,67 @@
+"""The forms user tasks name by their formKey: one WTForms definition per key serves the web page,
+the API's JSON Schema and validation alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from wtforms import Form
+
+if TYPE_CHECKING:
+    from models.org import User
+    from models.workflow import InboxTask, ProcessInstance
+
+
+@dataclass
+class TaskContext:
+    """What a form's handler may use: the task row, its instance, the acting user and the time."""
+
+    task: InboxTask
+    instance: ProcessInstance
+    user: User
+    now: datetime
+
+
+Handler = Callable[[TaskContext, dict[str, Any]], dict[str, Any] | None]
+Prefill = Callable[[TaskContext], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    key: str
+    form_class: type[Form]
+    # Values (by field name) handed to the workflow as routing data, e.g. ("decision",).
+    routing: tuple[str, ...] = ()
+    # Writes the domain records for a submission (flush only) and may return more routing values.
+    handler: Handler | None = None
+    # Initial values for a form that has no draft yet, from the domain tables.
+    prefill: Prefill | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+REGISTRY: dict[str, FormDefinition] = {}
+
+
+def register(definition: FormDefinition) -> FormDefinition:
+    existing = REGISTRY.get(definition.key)
+    if existing is not None and existing.form_class is not definition.form_class:
+        raise ValueError(f"form key {definition.key!r} is already registered")
+    REGISTRY[definition.key] = definition
+    return definition
+
+
+def get(key: str) -> FormDefinition:
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise LookupError(f"no form is registered under the key {key!r}") from None
+
+
+def known_keys() -> set[str]:
+    return set(REGISTRY)
+
+
+from workflows.forms import generic  # noqa: E402,F401  (registers the built-in forms)

@@ -1,0 +1,30 @@
+"""Forms every phase uses: a decision with a comment, and an acknowledgement."""
+
+from __future__ import annotations
+
+from wtforms import Form, SelectChoice, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from models.i18n import lazy_gettext as _l
+from workflows.forms import FormDefinition, register
+
+
+class ApprovalForm(Form):
+    decision = SelectField(
+        _l("Decision"),
+        choices=[SelectChoice("approve", _l("Approve")), SelectChoice("return", _l("Return for revision"))],
+        validators=[DataRequired()],
+    )
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+
+    def validate_comment(self, field):
+        if self.decision.data == "return" and not (field.data or "").strip():
+            raise ValidationError(_l("Say what should be revised when returning."))
+
+
+class AcknowledgeForm(Form):
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+
+
+APPROVAL = register(FormDefinition("approval", ApprovalForm, routing=("decision",)))
+ACKNOWLEDGE = register(FormDefinition("acknowledge", AcknowledgeForm))
