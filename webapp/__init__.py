@@ -25,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config_module.finalize(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from webapp import errors, i18n, security
+    from webapp import errors, i18n, security, templating
     from webapp.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -40,14 +40,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app, login_manager)
     errors.init_app(app)
+    templating.init_app(app)
 
     from webapp.admin import bp as admin_bp
+    from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
     from webapp.home import bp as home_bp
+    from webapp.inbox import bp as inbox_bp
     from webapp.indicators import bp as indicators_bp
     from webapp.orgs import bp as orgs_bp
+    from webapp.tasks import bp as tasks_bp
 
-    for bp in (auth_bp, home_bp, orgs_bp, indicators_bp, admin_bp):
+    csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged cross-site form to ride on
+    for bp in (auth_bp, home_bp, inbox_bp, tasks_bp, orgs_bp, indicators_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
     from webapp.cli import register_commands

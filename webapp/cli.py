@@ -82,5 +82,8 @@ def indicators_export(year: int, scheme: str | None, fmt: str) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (demo_cli, users_cli, indicators_cli):
+    from webapp.bench import bench_cli
+    from webapp.cli_workflows import worker_command, workflows_cli
+
+    for group in (demo_cli, users_cli, indicators_cli, bench_cli, workflows_cli, worker_command):
         app.cli.add_command(group)

@@ -33,11 +33,17 @@ def cards_for(role: Role | None, org_code: str) -> list[dict]:
     """The areas a role works in, as links for its home page."""
     cards = [
         {
+            "icon": "inbox",
+            "title": _l("Inbox"),
+            "text": _l("The tasks waiting for you and your organisation, and those you have completed."),
+            "url": url_for("inbox.index"),
+        },
+        {
             "icon": "diagram-3",
             "title": _l("Indicator system"),
             "text": _l("The year's dimensions, levels, key points and indicators with their weights."),
             "url": url_for("indicators.index"),
-        }
+        },
     ]
     if role in (Role.OFFICE, Role.LEADERSHIP, Role.ADMIN):
         cards.append(

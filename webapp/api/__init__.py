@@ -1,0 +1,7 @@
+"""The task API v1 (JSON, bearer tokens). Errors: {"error": {"code", "message", "fields"}}."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+from webapp.api import views  # noqa: E402,F401

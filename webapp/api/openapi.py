@@ -1,0 +1,250 @@
+"""The OpenAPI 3.1 description of the task API, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string", "examples": ["invalid", "forbidden", "conflict", "not_found"]},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        }
+    },
+}
+TASK = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "title": {"type": "string"},
+        "element_id": {"type": "string"},
+        "process": {"type": "string"},
+        "business_key": {"type": "string"},
+        "instance_id": {"type": "integer"},
+        "lane": {"type": "string"},
+        "role": {
+            "type": "string",
+            "enum": ["leadership", "office", "department", "city", "expert", "third_party", "admin"],
+        },
+        "org": {"type": ["string", "null"]},
+        "form_key": {"type": "string"},
+        "status": {"type": "string", "enum": ["open", "completed", "cancelled"]},
+        "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "claimed_by": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "completed_at": {"type": ["string", "null"], "format": "date-time"},
+        "completed_by": {"type": ["string", "null"]},
+    },
+}
+TASK_DETAIL = {
+    "allOf": [
+        {"$ref": "#/components/schemas/Task"},
+        {
+            "type": "object",
+            "properties": {
+                "instructions": {"type": "string"},
+                "form": {
+                    "type": "object",
+                    "description": "JSON Schema (2020-12) of the data this task takes",
+                },
+                "data": {
+                    "type": "object",
+                    "description": "the saved draft, the prefill, or what was submitted",
+                },
+                "draft_saved_at": {"type": ["string", "null"], "format": "date-time"},
+            },
+        },
+    ]
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(schema: dict, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+TASK_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+DATA_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}}
+        }
+    },
+}
+TASK_ERRORS = {
+    "401": _error("No valid bearer token"),
+    "403": _error("The task is not the caller's to act on"),
+    "404": _error("No such task"),
+    "409": _error("Completed already (with who and when), withdrawn, or claimed by someone else"),
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    task_ref = {"$ref": "#/components/schemas/Task"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Jixiao task API", "version": "1"},
+        "servers": [{"url": "/api"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR, "Task": TASK, "TaskDetail": TASK_DETAIL},
+        },
+        "paths": {
+            "/v1/tokens": {
+                "post": {
+                    "summary": "Exchange a username and password for a bearer token",
+                    "security": [],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["username", "password"],
+                                    "properties": {
+                                        "username": {"type": "string"},
+                                        "password": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "token": {"type": "string"},
+                                    "token_type": {"const": "Bearer"},
+                                    "expires_at": {"type": "string", "format": "date-time"},
+                                },
+                            },
+                            "A token",
+                        ),
+                        "401": _error("Wrong username or password"),
+                        "422": _error("Missing fields"),
+                        "429": _error("Too many wrong passwords: wait Retry-After seconds"),
+                    },
+                }
+            },
+            "/v1/me": {
+                "get": {
+                    "summary": "The caller",
+                    "responses": {"200": _json({"type": "object"}), "401": _error("No valid bearer token")},
+                }
+            },
+            "/v1/tasks": {
+                "get": {
+                    "summary": "Tasks the caller may act on (open) or has completed",
+                    "parameters": [
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {"enum": ["open", "completed"], "default": "open"},
+                        },
+                        {"name": "year", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "process", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "properties": {"tasks": {"type": "array", "items": task_ref}}}
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "422": _error("Bad filter"),
+                    },
+                }
+            },
+            "/v1/tasks/{id}": {
+                "get": {
+                    "summary": "One task with its form (JSON Schema), data and instructions",
+                    "parameters": [TASK_ID],
+                    "responses": {"200": _json({"$ref": "#/components/schemas/TaskDetail"}), **TASK_ERRORS},
+                }
+            },
+            "/v1/tasks/{id}/draft": {
+                "put": {
+                    "summary": "Save the form's values as a draft without completing the task",
+                    "parameters": [TASK_ID],
+                    "requestBody": DATA_BODY,
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/TaskDetail"}),
+                        **TASK_ERRORS,
+                        "422": _error("No data"),
+                    },
+                }
+            },
+            "/v1/tasks/{id}/claim": {
+                "post": {
+                    "summary": "Claim the task",
+                    "parameters": [TASK_ID],
+                    "responses": {"200": _json(task_ref), **TASK_ERRORS},
+                }
+            },
+            "/v1/tasks/{id}/unclaim": {
+                "post": {
+                    "summary": "Release a claim (the claimer or the office)",
+                    "parameters": [TASK_ID],
+                    "responses": {"200": _json(task_ref), **TASK_ERRORS},
+                }
+            },
+            "/v1/tasks/{id}/complete": {
+                "post": {
+                    "summary": "Complete the task with the form's values",
+                    "parameters": [TASK_ID],
+                    "requestBody": DATA_BODY,
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "task": task_ref,
+                                    "next_tasks": {
+                                        "type": "array",
+                                        "items": task_ref,
+                                        "description": "tasks this made ready for the caller",
+                                    },
+                                    "incident": {"type": ["string", "null"]},
+                                },
+                            }
+                        ),
+                        **TASK_ERRORS,
+                        "422": _error("Per-field messages in error.fields"),
+                    },
+                }
+            },
+            "/v1/processes": {
+                "get": {
+                    "summary": "Process instances with status, current activities and incidents (office and admin)",
+                    "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}}],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {"processes": {"type": "array", "items": {"type": "object"}}},
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not the office or an admin"),
+                    },
+                }
+            },
+        },
+    }

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from models.db import db
+from models.i18n import lazy_gettext as _l
+from models.workflow import AuditEvent
+from webapp.errors import render_error
+from webapp.services import tasks as task_service
+from webapp.tasks import bp
+
+ACTIONS = ("draft", "complete", "claim", "unclaim")
+
+
+def _history(task):
+    return db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.task_guid == task.task_guid)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+
+
+def _page(task, form, status: int = 200, errors: dict | None = None):
+    return (
+        render_template(
+            "tasks/show.html",
+            task=task,
+            form=form,
+            history=_history(task),
+            can_act=task.status.value == "open"
+            and task.is_for(current_user)
+            and not task.claimed_by_other(current_user),
+            form_error_count=sum(len(v) for v in (errors or {}).values()),
+        ),
+        status,
+    )
+
+
+@bp.route("/<guid>", methods=["GET", "POST"])
+@login_required
+def show(guid: str):
+    try:
+        task = task_service.get_task(guid, current_user)
+        if request.method == "GET":
+            return _page(task, task_service.build_form(task, current_user))
+        action = request.form.get("action")
+        if action not in ACTIONS:
+            return render_error(400, _l("Unknown action."))
+        if action == "draft":
+            task_service.save_draft(guid, current_user, request.form)
+            db.session.commit()
+            flash(_l("Draft saved. Nothing has been submitted yet."), "success")
+            return redirect(url_for("tasks.show", guid=guid))
+        if action == "claim":
+            task_service.claim_task(guid, current_user)
+            db.session.commit()
+            return redirect(url_for("tasks.show", guid=guid))
+        if action == "unclaim":
+            task_service.unclaim_task(guid, current_user)
+            db.session.commit()
+            return redirect(url_for("tasks.show", guid=guid))
+        result = task_service.complete_task(guid, current_user, request.form)
+        db.session.commit()
+    except task_service.FormInvalid as exc:
+        db.session.rollback()
+        task = task_service.get_task(guid, current_user)
+        form = task_service.build_form(task, current_user, request.form)
+        form.validate()
+        return _page(task, form, 422, exc.fields)
+    except task_service.TaskError as exc:
+        db.session.rollback()
+        return render_error(exc.status, exc.message)
+    if result.incident:
+        flash(
+            _l("Your submission was saved, but the process stopped on an error; the office has been told."),
+            "warning",
+        )
+    else:
+        flash(_l("Submitted."), "success")
+    if len(result.ready_for_user) == 1:
+        return redirect(url_for("tasks.show", guid=result.ready_for_user[0].task_guid))
+    return redirect(url_for("inbox.index"))

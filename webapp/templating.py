@@ -1,0 +1,60 @@
+"""Template helpers: the current time, days left to a deadline, the open-task count."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, g
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import func
+
+from models.db import db, utcnow
+from models.i18n import gettext as _
+from models.i18n import lazy_gettext as _l
+from models.workflow import inbox_query
+
+
+def days_left(due: datetime, now: datetime | None = None) -> str:
+    days = (due - (now or utcnow())).total_seconds() / 86400
+    if -1 < days < 0:
+        return _("overdue")
+    if 0 <= days < 1:
+        return _("due within a day")
+    if days < 0:
+        return ngettext("overdue by %(num)d day", "overdue by %(num)d days", int(-days))
+    return ngettext("%(num)d day left", "%(num)d days left", int(days))
+
+
+ACTION_TITLES = {
+    "task.completed": _l("completed the task"),
+    "task.claimed": _l("claimed the task"),
+    "task.unclaimed": _l("released the task"),
+    "instance.started": _l("started the process"),
+}
+
+
+def action_title(action: str) -> str:
+    return str(ACTION_TITLES.get(action, action))
+
+
+def open_task_count() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    if "open_task_count" not in g:
+        query = inbox_query(current_user).order_by(None).with_only_columns(func.count())
+        g.open_task_count = db.session.scalar(query)
+    return g.open_task_count
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        days_left=days_left, open_task_count=open_task_count, action_title=action_title
+    )
+
+    @app.context_processor
+    def inject_now() -> dict:
+        return {"now": utcnow()}
+
+
+__all__ = ["days_left", "init_app", "open_task_count"]
