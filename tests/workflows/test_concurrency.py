@@ -69,3 +69,49 @@ def test_eight_threads_complete_sibling_tasks_without_losing_any(app, ctx, deplo
     assert instance.status == InstanceStatus.RUNNING
     review = db.session.scalars(select(InboxTask).where(InboxTask.element_id == "review")).all()
     assert len(review) == 1, "the workflow saw all eight completions and moved on exactly once"
+
+
+def test_two_workers_never_fire_the_same_instance_twice(app, ctx, deploy, user, clock):
+    deploy("phase_like")
+    deploy("annual_like")
+    ids = []
+    for n in range(6):
+        instance = task_service.start_process(
+            "annual_like",
+            user("office"),
+            business_key=f"worker {n}",
+            data={"phase_start": "2012-06-01T00:00:00+00:00", "work_due": None, "reminders": 0},
+        )
+        ids.append(instance.id)
+    db.session.commit()
+    clock.current = clock.current.replace(month=7)
+    now = clock.current
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        from workflows import engine
+
+        with app.app_context(), engine.use_clock(now):
+            try:
+                barrier.wait(timeout=30)
+                while (instance_id := task_service.next_due_instance_id(now)) is not None:
+                    task_service.fire_timers(instance_id)
+                    db.session.commit()
+            except BaseException as exc:
+                db.session.rollback()
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    fired = db.session.scalars(
+        select(AuditEvent.instance_id).where(AuditEvent.action == "instance.timers")
+    ).all()
+    assert sorted(fired) == sorted(ids), "every due instance fired exactly once"
+    db.session.expire_all()
+    work = db.session.scalars(select(InboxTask).where(InboxTask.element_id == "work")).all()
+    assert sorted(t.instance_id for t in work) == sorted(ids)

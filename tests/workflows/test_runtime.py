@@ -12,7 +12,7 @@ from models.db import db
 from models.org import OrgKind, OrgUnit, Role
 from models.workflow import AuditEvent, InboxTask, InstanceStatus, ProcessDefinition, TaskStatus
 from webapp.services import tasks as task_service
-from workflows import engine
+from workflows import engine, forms
 
 CITIES = ["shenyang", "dalian", "anshan"]
 DEPARTMENTS = ["fgw", "jyt"]
@@ -170,7 +170,7 @@ def test_new_versions_leave_running_instances_alone(deploy, user):
     assert deploy("parallel").id == first.id, "deploying the same file again makes no new version"
     running = start("parallel", user("office"))
     changed = first.bpmn_xml.replace('name="Office part"', 'name="Office part, revised"').encode()
-    second, created = engine.deploy(changed, source_name="parallel.bpmn", known_forms=None)
+    second, created = engine.deploy(changed, source_name="parallel.bpmn", known_forms=forms.known_keys())
     db.session.commit()
     assert created and (second.version, first.version) == (2, 1)
     assert db.session.get(ProcessDefinition, first.id).bpmn_xml == first.bpmn_xml, (

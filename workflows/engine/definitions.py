@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from models.db import db
 from models.org import Role, User
 from models.workflow import ProcessDefinition
+from workflows import forms
 from workflows.engine import expressions
 from workflows.engine.scripting import SCRIPT_ENGINE
 
@@ -139,7 +140,7 @@ def deploy(
     Returns the definition and whether it is new. Earlier versions are never changed.
     """
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
-    parsed = inspect_bpmn(data, known_forms)
+    parsed = inspect_bpmn(data, forms.known_keys() if known_forms is None else known_forms)
     digest = hashlib.sha256(data).hexdigest()
     latest = latest_definition(parsed.process_id, scheme_year_id)
     if latest is not None and latest.sha256 == digest and latest.scheme_year_id == scheme_year_id:
