@@ -31,9 +31,14 @@ Weight = Numeric(8, 2)
 
 
 class YearStatus(enum.StrEnum):
-    DRAFT = "draft"
-    APPROVED = "approved"
+    DRAFT = "draft"  # being formed; the office edits the tiers and indicators
+    APPROVED = "approved"  # frozen and published; changes only through a revision
+    REVISING = "revising"  # a formal revision is open; the last approved revision stays in force
     CLOSED = "closed"
+
+    @property
+    def editable(self) -> bool:
+        return self in (YearStatus.DRAFT, YearStatus.REVISING)
 
     @property
     def title(self) -> str:
@@ -43,6 +48,7 @@ class YearStatus(enum.StrEnum):
 YEAR_STATUS_TITLES = {
     YearStatus.DRAFT: _l("Being drafted"),
     YearStatus.APPROVED: _l("Approved and in force"),
+    YearStatus.REVISING: _l("Under revision"),
     YearStatus.CLOSED: _l("Closed"),
 }
 

@@ -168,7 +168,7 @@ def _load_framework(scheme: Scheme, orgs: dict[str, OrgUnit]) -> SchemeYear:
         scheme=scheme,
         year=DEMO_YEAR,
         title="2012年度省政府对各市政府绩效考评指标体系",
-        status=YearStatus.APPROVED,
+        status=YearStatus.DRAFT,  # formed through the 2012 cycle: declaration, experts, leadership
         total_weight=TOTAL_WEIGHT,
     )
     db.session.add(scheme_year)
