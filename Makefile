@@ -6,15 +6,16 @@ FLASK := $(BIN)/flask --app webapp
 VENDOR := webapp/static/vendor
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test install assets translations instance lint pytest pytest-pg extract-messages clean
+.PHONY: run test install assets translations instance lint lint-bpmn layout-bpmn pytest pytest-pg extract-messages clean
 
 run: install assets translations instance
 	$(FLASK) db upgrade
 	$(FLASK) demo load
+	$(FLASK) workflows deploy
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C stops it)"
 	JIXIAO_ENV=$${JIXIAO_ENV:-development} $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install assets translations lint pytest pytest-pg
+test: install assets translations lint lint-bpmn pytest pytest-pg
 
 install: $(VENV)/.installed
 
@@ -53,6 +54,14 @@ instance/config.py:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# bpmnlint's recommended rules over workflows/*.bpmn (the shared checker installs bpmnlint 11 with npm).
+lint-bpmn:
+	@if [ -x ../shared/checks/lint-bpmn ]; then ../shared/checks/lint-bpmn; else echo "lint-bpmn: ../shared/checks/lint-bpmn not found; skipped"; fi
+
+# Regenerate the diagram layout (BPMNDI) of workflows/*.bpmn after editing their semantics.
+layout-bpmn: install
+	$(BIN)/python -m workflows.layout workflows/*.bpmn
 
 pytest: install assets translations
 	$(BIN)/pytest -q

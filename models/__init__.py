@@ -1,6 +1,19 @@
 """The domain: SQLAlchemy models and the pure rules. Imports nothing from webapp/ or workflows/."""
 
 from models.db import db
+from models.formation import (
+    CommentSource,
+    Declaration,
+    DeclarationCall,
+    DeclarationStatus,
+    DeclaredIndicator,
+    Handling,
+    Notification,
+    Phase,
+    SystemComment,
+    SystemRevision,
+    YearPhase,
+)
 from models.org import LoginAttempt, OrgKind, OrgUnit, Role, User, UserRole
 from models.scheme import (
     Dimension,
@@ -23,6 +36,17 @@ from models.workflow import (
 )
 
 __all__ = [
+    "CommentSource",
+    "Declaration",
+    "DeclarationCall",
+    "DeclarationStatus",
+    "DeclaredIndicator",
+    "Handling",
+    "Notification",
+    "Phase",
+    "SystemComment",
+    "SystemRevision",
+    "YearPhase",
     "ApiToken",
     "AuditEvent",
     "InboxTask",

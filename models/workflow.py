@@ -141,6 +141,10 @@ class InboxTask(db.Model):
     lane: Mapped[str] = mapped_column(String(50), default="")
     role: Mapped[Role] = mapped_column(_enum(Role, "role", 32))
     org_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # the one user who may do it (e.g. an assigned expert); None: anyone of the role in the org
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # the organisation the task is about (e.g. the department whose declaration the office reviews)
+    subject_org_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     form_key: Mapped[str] = mapped_column(String(100))
     instructions: Mapped[str] = mapped_column(Text, default="")
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -156,7 +160,9 @@ class InboxTask(db.Model):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     instance: Mapped[ProcessInstance] = relationship()
-    org: Mapped[OrgUnit | None] = relationship()
+    org: Mapped[OrgUnit | None] = relationship(foreign_keys=[org_id])
+    subject_org: Mapped[OrgUnit | None] = relationship(foreign_keys=[subject_org_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
@@ -165,8 +171,12 @@ class InboxTask(db.Model):
         return db.session.scalar(select(cls).where(cls.task_guid == task_guid))
 
     def is_for(self, user: User) -> bool:
-        """The user holds the task's role and belongs to its org unit (if it has one)."""
-        return user.has_role(self.role) and (self.org_id is None or self.org_id == user.org_id)
+        """The user holds the task's role, belongs to its org unit (if it has one) and is its assignee (if any)."""
+        return (
+            user.has_role(self.role)
+            and (self.org_id is None or self.org_id == user.org_id)
+            and (self.assignee_id is None or self.assignee_id == user.id)
+        )
 
     def can_view(self, user: User) -> bool:
         return self.is_for(user) or self.completed_by_id == user.id or user.has_role(Role.OFFICE)

@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.admin import bp as admin_bp
     from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
+    from webapp.cycle import bp as cycle_bp
     from webapp.home import bp as home_bp
     from webapp.inbox import bp as inbox_bp
     from webapp.indicators import bp as indicators_bp
@@ -52,9 +53,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.tasks import bp as tasks_bp
 
     csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged cross-site form to ride on
-    for bp in (auth_bp, home_bp, inbox_bp, tasks_bp, orgs_bp, indicators_bp, admin_bp, api_bp):
+    for bp in (auth_bp, home_bp, inbox_bp, tasks_bp, cycle_bp, orgs_bp, indicators_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
+    # The phases' forms and the handlers of the messages processes throw register themselves.
+    import webapp.services.formation  # noqa: F401
+    import webapp.services.notifications  # noqa: F401
     from webapp.cli import register_commands
 
     register_commands(app)

@@ -70,40 +70,92 @@ def check_system(
         if not ind.code or not ind.code.strip():
             check.add(subject, "code", _l("Every indicator needs a code."))
         elif codes[ind.code] > 1:
-            check.add(subject, "code_unique", _l("Indicator code %(code)s is used more than once.", code=ind.code))
+            check.add(
+                subject, "code_unique", _l("Indicator code %(code)s is used more than once.", code=ind.code)
+            )
         if not ind.name or not ind.name.strip():
             check.add(subject, "name", _l("Indicator %(code)s needs a name.", code=subject))
         elif names[ind.name.strip()] > 1:
-            check.add(subject, "name_unique", _l("Indicator %(code)s: the name “%(name)s” is used more than once.", code=subject, name=ind.name))
+            check.add(
+                subject,
+                "name_unique",
+                _l(
+                    "Indicator %(code)s: the name “%(name)s” is used more than once.",
+                    code=subject,
+                    name=ind.name,
+                ),
+            )
         weight = as_weight(ind.weight)
         if weight is None:
-            check.add(subject, "weight_number", _l("Indicator %(code)s: the weight must be a number.", code=subject))
+            check.add(
+                subject, "weight_number", _l("Indicator %(code)s: the weight must be a number.", code=subject)
+            )
         elif weight <= 0:
-            check.add(subject, "weight_positive", _l("Indicator %(code)s: the weight must be greater than 0.", code=subject))
+            check.add(
+                subject,
+                "weight_positive",
+                _l("Indicator %(code)s: the weight must be greater than 0.", code=subject),
+            )
         elif weight != weight.quantize(Decimal("0.01")):
-            check.add(subject, "weight_precision", _l("Indicator %(code)s: the weight may have at most 2 decimals.", code=subject))
+            check.add(
+                subject,
+                "weight_precision",
+                _l("Indicator %(code)s: the weight may have at most 2 decimals.", code=subject),
+            )
         else:
             weights.append(weight)
         if ind.key_point is None:
-            check.add(subject, "key_point", _l("Indicator %(code)s must sit under a key point.", code=subject))
+            check.add(
+                subject, "key_point", _l("Indicator %(code)s must sit under a key point.", code=subject)
+            )
         elif ind.key_point not in key_points:
-            check.add(subject, "key_point", _l("Indicator %(code)s: there is no key point %(n)s.", code=subject, n=ind.key_point))
+            check.add(
+                subject,
+                "key_point",
+                _l("Indicator %(code)s: there is no key point %(n)s.", code=subject, n=ind.key_point),
+            )
         if not ind.owner:
-            check.add(subject, "owner", _l("Indicator %(code)s needs one lead owner department.", code=subject))
+            check.add(
+                subject, "owner", _l("Indicator %(code)s needs one lead owner department.", code=subject)
+            )
         elif ind.owner not in departments:
-            check.add(subject, "owner", _l("Indicator %(code)s: %(owner)s is not an evaluating department.", code=subject, owner=ind.owner))
+            check.add(
+                subject,
+                "owner",
+                _l(
+                    "Indicator %(code)s: %(owner)s is not an evaluating department.",
+                    code=subject,
+                    owner=ind.owner,
+                ),
+            )
         for co in ind.co_owners:
             if co == ind.owner:
-                check.add(subject, "co_owner", _l("Indicator %(code)s: the lead owner cannot also be a co-owner.", code=subject))
+                check.add(
+                    subject,
+                    "co_owner",
+                    _l("Indicator %(code)s: the lead owner cannot also be a co-owner.", code=subject),
+                )
             elif co not in departments:
-                check.add(subject, "co_owner", _l("Indicator %(code)s: co-owner %(owner)s is not an evaluating department.", code=subject, owner=co))
+                check.add(
+                    subject,
+                    "co_owner",
+                    _l(
+                        "Indicator %(code)s: co-owner %(owner)s is not an evaluating department.",
+                        code=subject,
+                        owner=co,
+                    ),
+                )
     used = {i.key_point for i in indicators}
     for number in sorted(key_points - used):
         check.add(f"key point {number}", "key_point_empty", _l("Key point %(n)d has no indicator.", n=number))
     if len(weights) == len(indicators):
         summed = sum(weights, Decimal(0))
         if summed != total:
-            check.add("", "weight_total", _l("The weights total %(sum)s, not %(total)s.", sum=_plain(summed), total=_plain(total)))
+            check.add(
+                "",
+                "weight_total",
+                _l("The weights total %(sum)s, not %(total)s.", sum=_plain(summed), total=_plain(total)),
+            )
     return check
 
 

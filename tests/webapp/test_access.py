@@ -19,10 +19,18 @@ OVERSIGHT = {"leadership", "office", "admin"}
 EVERYONE = set(USERS)
 
 # GET routes with concrete arguments → who gets a 2xx/3xx page; everyone else gets 403.
+DRAFT_READERS = OVERSIGHT | {"expert"}
 ROUTES = {
     "/": EVERYONE,
     "/indicators/": EVERYONE,
-    "/indicators/2012": EVERYONE,
+    # the 2012 demo system is a draft: only the office, the leadership, experts and admins see it
+    "/indicators/2012": DRAFT_READERS,
+    "/indicators/2012/export.xlsx": DRAFT_READERS,
+    "/indicators/2012/compare": DRAFT_READERS,
+    "/indicators/2012/indicator/new": {"office"},
+    "/indicators/2012/indicator/I001": {"office"},
+    "/cycle/": OVERSIGHT,
+    "/cycle/2012/declarations": OVERSIGHT,
     "/orgs/": OVERSIGHT,
     "/orgs/shenyang": OVERSIGHT | {"city", "counterpart"},
     "/orgs/shenyang-jxb": OVERSIGHT | {"city", "counterpart"},
@@ -33,7 +41,7 @@ ROUTES = {
     "/inbox/": EVERYONE,
 }
 PUBLIC = {"/login", "/lang/<code>", "/static/<path:filename>"}
-POST_ONLY = {"/logout", "/role/<code>"}
+POST_ONLY = {"/logout", "/role/<code>", "/cycle/start"}
 
 
 def test_every_route_is_covered_by_the_access_table(app):
@@ -41,10 +49,26 @@ def test_every_route_is_covered_by_the_access_table(app):
     concrete = {r for r in rules if "<" not in r} - PUBLIC - POST_ONLY
     assert concrete <= set(ROUTES), f"routes without an access expectation: {sorted(concrete - set(ROUTES))}"
     templated = {r for r in rules if "<" in r} - PUBLIC - POST_ONLY
-    # Task pages are checked against their task's org and role in test_tasks_web.py.
-    assert templated == {"/indicators/<int:year>", "/orgs/<code>", "/tasks/<guid>"}, (
-        "add examples of new routes to ROUTES"
-    )
+    # Task pages are checked against their task's org and role in test_tasks_web.py, the POST-only
+    # editor and cycle actions in test_cycle_web.py.
+    examples = {
+        "/indicators/<int:year>",
+        "/indicators/<int:year>/export.xlsx",
+        "/indicators/<int:year>/compare",
+        "/indicators/<int:year>/indicator/new",
+        "/indicators/<int:year>/indicator/<code>",
+        "/cycle/<int:year>/declarations",
+        "/orgs/<code>",
+        "/tasks/<guid>",
+    }
+    posts = {
+        "/indicators/<int:year>/import",
+        "/indicators/<int:year>/compose",
+        "/indicators/<int:year>/indicator/<code>/delete",
+        "/cycle/<int:instance_id>/phase/<phase>",
+        "/cycle/<int:year>/revision",
+    }
+    assert templated == examples | posts, "add examples of new routes to ROUTES"
 
 
 @pytest.mark.parametrize("role", sorted(USERS))

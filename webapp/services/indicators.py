@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from models.db import db
+from models.i18n import lazy_gettext as _l
 from models.scheme import Dimension, Indicator, KeyPoint, Level, Scheme, SchemeYear
 
 
@@ -159,3 +160,41 @@ def matching_indicator_ids(dimensions: list[Dimension], query: str) -> set[int] 
                     if needle in haystack.casefold():
                         found.add(i.id)
     return found
+
+
+def points_text(value: Decimal) -> str:
+    """A weight as people write it: 14 → '14分', 7.5 → '7.5分'."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(_l("%(points)s points", points=text))
+
+
+@dataclass
+class Comparison:
+    added: list[dict]
+    removed: list[dict]
+    reweighted: list[tuple[dict, dict]]
+    renamed: list[tuple[dict, dict]]
+    moved: list[tuple[dict, dict]]
+
+
+def _flat(tree: dict) -> dict[str, dict]:
+    out = {}
+    for d in tree["dimensions"]:
+        for lv in d["levels"]:
+            for kp in lv["key_points"]:
+                for ind in kp["indicators"]:
+                    out[ind["code"]] = {**ind, "key_point": kp["number"], "key_point_name": kp["name"]}
+    return out
+
+
+def compare_trees(current: dict, previous: dict) -> Comparison:
+    """What changed from the previous year's system to this one, matched by indicator code."""
+    now, before = _flat(current), _flat(previous)
+    common = sorted(set(now) & set(before))
+    return Comparison(
+        added=[now[c] for c in sorted(set(now) - set(before))],
+        removed=[before[c] for c in sorted(set(before) - set(now))],
+        reweighted=[(before[c], now[c]) for c in common if before[c]["weight"] != now[c]["weight"]],
+        renamed=[(before[c], now[c]) for c in common if before[c]["name"] != now[c]["name"]],
+        moved=[(before[c], now[c]) for c in common if before[c]["key_point"] != now[c]["key_point"]],
+    )

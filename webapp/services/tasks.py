@@ -20,7 +20,7 @@ from models.i18n import lazy_gettext as _l
 from models.org import Role, User
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
 from webapp.services import audit
-from workflows import engine, forms
+from workflows import engine, events, forms
 from workflows.forms import TaskContext
 from workflows.forms.values import clean_values, field_errors, flatten, raw_values
 
@@ -62,6 +62,11 @@ class Completion:
     task: InboxTask
     ready_for_user: list[InboxTask] = field(default_factory=list)
     incident: str | None = None
+
+
+def _dispatch(instance: ProcessInstance, result: engine.StepResult) -> list[str]:
+    """Hand the messages the process threw to their domain handlers (notifications, …)."""
+    return events.dispatch(instance, result.events, engine.now()) if result.events else []
 
 
 def get_task(task_guid: str, user: User) -> InboxTask:
@@ -116,13 +121,37 @@ def _context(task: InboxTask, user: User, now: datetime) -> TaskContext:
 def build_form(task: InboxTask, user: User, formdata: MultiDict | None = None) -> Form:
     """The task's form: from submitted data, else the saved draft, else the form's prefill."""
     definition = forms.get(task.form_key)
+    ctx = _context(task, user, engine.now())
     if formdata is not None:
-        return definition.form_class(formdata=formdata)
-    if task.draft is not None:
-        return definition.form_class(formdata=flatten(task.draft))
-    if definition.prefill is not None:
-        return definition.form_class(data=definition.prefill(_context(task, user, engine.now())))
-    return definition.form_class()
+        form = definition.form_class(formdata=formdata)
+    elif task.draft is not None:
+        form = definition.form_class(formdata=flatten(task.draft))
+    elif definition.prefill is not None:
+        form = definition.form_class(data=definition.prefill(ctx))
+    else:
+        form = definition.form_class()
+    if definition.setup is not None:
+        definition.setup(form, ctx)
+    return form
+
+
+def validate_form(task: InboxTask, user: User, form: Form) -> dict[str, list[str]]:
+    """The form's own validators, then the definition's database checks; {} when all is well."""
+    definition = forms.get(task.form_key)
+    valid = form.validate()
+    errors = field_errors(form) if not valid else {}
+    if valid and definition.check is not None:
+        for name, messages in definition.check(form, _context(task, user, engine.now())).items():
+            errors.setdefault(name, []).extend(messages)
+            field = getattr(form, name, None) if name else None
+            if field is not None and hasattr(field, "errors"):
+                field.errors = [*field.errors, *messages]
+    return errors
+
+
+def task_context(task: InboxTask, user: User) -> dict[str, Any]:
+    definition = forms.get(task.form_key)
+    return definition.context(_context(task, user, engine.now())) if definition.context else {}
 
 
 def as_formdata(data: Mapping[str, Any] | MultiDict | None) -> MultiDict:
@@ -179,8 +208,9 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
     _check_actor(task, user)
     definition = forms.get(task.form_key)
     form = build_form(task, user, as_formdata(data))
-    if not form.validate():
-        raise FormInvalid(field_errors(form))
+    errors = validate_form(task, user, form)
+    if errors:
+        raise FormInvalid(errors)
 
     instance = engine.lock_instance(task.instance_id)
     # Another transaction may have completed it while we waited for the lock.
@@ -204,6 +234,7 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
         result = engine.complete_user_task(instance, workflow, task.task_guid, routing)
     except engine.TaskNotReady:
         raise Conflict(str(_l("This task is no longer waiting for input."))) from None
+    _dispatch(instance, result)
     audit.record(
         "task.completed",
         user,
@@ -248,6 +279,7 @@ def start_process(
         )
     except engine.DefinitionError as exc:
         raise NotFound(str(exc)) from None
+    _dispatch(instance, result)
     audit.record(
         "instance.started",
         user,
@@ -276,6 +308,7 @@ def send_message(
         result = engine.deliver_message(instance, workflow, name, payload)
     except engine.MessageNotAwaited:
         raise Conflict(str(_l("The process is not waiting for “%(name)s” now.", name=name))) from None
+    _dispatch(instance, result)
     audit.record(
         "instance.message",
         user,
@@ -293,6 +326,7 @@ def retry_instance(instance_id: int, user: User) -> ProcessInstance:
         raise Conflict(str(_l("The process has no incident to retry.")))
     previous = {"message": instance.incident_message, "element": instance.incident_element}
     result = engine.retry(instance, engine.load(instance))
+    _dispatch(instance, result)
     audit.record(
         "instance.retried",
         user,
@@ -325,6 +359,7 @@ def fire_timers(instance_id: int) -> ProcessInstance:
     if instance.due_at is None or instance.due_at > engine.now():
         return instance  # another worker got there first
     result = engine.fire_due_timers(instance, engine.load(instance))
+    _dispatch(instance, result)
     audit.record("instance.timers", None, instance_id=instance.id, detail={"incident": result.incident})
     db.session.flush()
     return instance

@@ -10,6 +10,7 @@ from models.workflow import AuditEvent
 from webapp.errors import render_error
 from webapp.services import tasks as task_service
 from webapp.tasks import bp
+from workflows import forms
 
 ACTIONS = ("draft", "complete", "claim", "unclaim")
 
@@ -33,6 +34,9 @@ def _page(task, form, status: int = 200, errors: dict | None = None):
             and task.is_for(current_user)
             and not task.claimed_by_other(current_user),
             form_error_count=sum(len(v) for v in (errors or {}).values()),
+            general_errors=(errors or {}).get("", []),
+            context=task_service.task_context(task, current_user),
+            context_template=forms.get(task.form_key).template,
         ),
         status,
     )
@@ -67,7 +71,7 @@ def show(guid: str):
         db.session.rollback()
         task = task_service.get_task(guid, current_user)
         form = task_service.build_form(task, current_user, request.form)
-        form.validate()
+        task_service.validate_form(task, current_user, form)
         return _page(task, form, 422, exc.fields)
     except task_service.TaskError as exc:
         db.session.rollback()

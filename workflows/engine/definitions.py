@@ -25,7 +25,7 @@ NS = {
 }
 ROLE_CODES = {r.value for r in Role}
 # spiffworkflow:property names whose values are expressions over the task data
-EXPRESSION_PROPERTIES = {"org", "due"}
+EXPRESSION_PROPERTIES = {"org", "due", "subject", "assignee"}
 
 
 class DefinitionError(ValueError):
@@ -88,7 +88,7 @@ def inspect_bpmn(xml: bytes, known_forms: set[str] | None = None) -> ParsedFile:
             _check(problems, node, node.text, "expression")
     for node in process.iterfind(".//bpmn:scriptTask/bpmn:script", NS):
         _check(problems, node, node.text, "script")
-    for tag in ("preScript", "postScript"):
+    for tag in ("preScript", "postScript", "messagePayload"):
         for node in process.iterfind(f".//spiffworkflow:{tag}", NS):
             _check(problems, node, node.text, "script")
     for node in process.iterfind(".//spiffworkflow:property", NS):

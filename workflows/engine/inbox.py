@@ -10,7 +10,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from models.db import db
-from models.org import OrgUnit, Role
+from models.org import OrgUnit, Role, User
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
 from workflows.engine import expressions
 from workflows.engine.expressions import ExpressionError
@@ -39,6 +39,16 @@ def _as_due(value) -> datetime | None:
         raise ExpressionError(f"due time {value!r} is not a date: {exc}") from exc
 
 
+def _lookup(model, column, keys: set[str], what: str) -> dict[str, int]:
+    if not keys:
+        return {}
+    found = {key: id_ for key, id_ in db.session.execute(select(column, model.id).where(column.in_(keys)))}
+    missing = sorted(keys - set(found))
+    if missing:
+        raise ExpressionError(f"no {what} with code {', '.join(map(repr, missing))} for the user tasks")
+    return found
+
+
 def sync_inbox(
     instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, ready: dict[str, Task] | None = None
 ) -> list[InboxTask]:
@@ -60,20 +70,14 @@ def sync_inbox(
     planned = []
     for task in new:
         props = _properties(task)
-        planned.append(
-            (task, props, _evaluate(task, props.get("org")), _as_due(_evaluate(task, props.get("due"))))
-        )
-    wanted = {code for _t, _p, code, _d in planned if code}
-    orgs = (
-        {o.code: o.id for o in db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(wanted)))}
-        if wanted
-        else {}
-    )
-    missing = sorted(wanted - set(orgs))
-    if missing:
-        raise ExpressionError(f"no organisation with code {', '.join(map(repr, missing))} for the user tasks")
+        refs = {key: _evaluate(task, props.get(key)) for key in ("org", "subject", "assignee")}
+        planned.append((task, props, refs, _as_due(_evaluate(task, props.get("due")))))
+    org_codes = {r[key] for _t, _p, r, _d in planned for key in ("org", "subject") if r[key]}
+    usernames = {r["assignee"] for _t, _p, r, _d in planned if r["assignee"]}
+    orgs = _lookup(OrgUnit, OrgUnit.code, org_codes, "organisation")
+    users = _lookup(User, User.username, usernames, "user")
     rows = []
-    for task, props, code, due in planned:
+    for task, props, refs, due in planned:
         spec = task.task_spec
         row = InboxTask(
             task_guid=str(task.id),
@@ -82,7 +86,9 @@ def sync_inbox(
             title=spec.bpmn_name or spec.bpmn_id,
             lane=spec.lane or "",
             role=Role(spec.lane),
-            org_id=orgs.get(code) if code else None,
+            org_id=orgs.get(refs["org"]),
+            subject_org_id=orgs.get(refs["subject"]),
+            assignee_id=users.get(refs["assignee"]),
             form_key=props.get("formKey", ""),
             instructions=(spec.extensions or {}).get("instructionsForEndUser") or "",
             due_at=due,

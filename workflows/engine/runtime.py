@@ -38,6 +38,8 @@ class MessageNotAwaited(Exception):
 class StepResult:
     new_tasks: list[InboxTask] = field(default_factory=list)
     incident: str | None = None
+    # messages the process threw that nothing in it catches: (name, payload), for domain handlers
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def lock_instance(instance_id: int) -> ProcessInstance | None:
@@ -149,8 +151,22 @@ def task_data(instance: ProcessInstance, task_guid: str) -> dict[str, Any]:
     return dict(task.data)
 
 
+def _waiting_definitions(workflow: BpmnWorkflow):
+    """(task, event definition) for everything the workflow waits on, event-based gateways unpacked."""
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        inner = (
+            definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+        )
+        for item in inner:
+            yield task, item
+
+
 def waiting_messages(workflow: BpmnWorkflow) -> list[str]:
-    return sorted({e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition"})
+    """Names of the messages the workflow would catch now."""
+    return sorted(
+        {d.name for _t, d in _waiting_definitions(workflow) if isinstance(d, MessageEventDefinition)}
+    )
 
 
 def _all_tasks(workflow: BpmnWorkflow, state_mask: int):
@@ -165,11 +181,15 @@ def _advance(instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -
         workflow.do_engine_steps()
     except (SpiffWorkflowException, ExpressionError) as exc:
         return _record_incident(instance, workflow, exc, now)
+    events = [
+        (e.event_definition.name, e.payload if isinstance(e.payload, dict) else {})
+        for e in workflow.get_events()
+    ]
     try:
         new = _save(instance, workflow, now)
     except ExpressionError as exc:  # a task's org or due expression failed
         return _record_incident(instance, workflow, exc, now)
-    return StepResult(new_tasks=new)
+    return StepResult(new_tasks=new, events=events)
 
 
 def _record_incident(

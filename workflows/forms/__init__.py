@@ -27,6 +27,9 @@ class TaskContext:
 
 Handler = Callable[[TaskContext, dict[str, Any]], dict[str, Any] | None]
 Prefill = Callable[[TaskContext], dict[str, Any]]
+Setup = Callable[[Form, TaskContext], None]
+Check = Callable[[Form, TaskContext], dict[str, list[str]]]
+Context = Callable[[TaskContext], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,13 @@ class FormDefinition:
     handler: Handler | None = None
     # Initial values for a form that has no draft yet, from the domain tables.
     prefill: Prefill | None = None
+    # Adjusts a built form to its task (choices that depend on the year, …).
+    setup: Setup | None = None
+    # Checks that need the database, after the form's own validators: {field name or "": [messages]}.
+    check: Check | None = None
+    # Read-only material shown above the form (a template under templates/tasks/context/) and its data.
+    context: Context | None = None
+    template: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

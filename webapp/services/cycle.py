@@ -1,0 +1,195 @@
+"""A scheme year's cycle: its calendar, creating (cloning) the year, starting the annual process."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from models.db import db
+from models.formation import Phase, YearPhase
+from models.i18n import lazy_gettext as _l
+from models.org import OrgKind, OrgUnit, User
+from models.scheme import (
+    Dimension,
+    Indicator,
+    IndicatorCoOwner,
+    KeyPoint,
+    Level,
+    Scheme,
+    SchemeYear,
+    YearStatus,
+)
+from models.workflow import InstanceStatus, ProcessInstance
+from webapp.services import audit
+from webapp.services import indicators as indicator_service
+from webapp.services import tasks as task_service
+from workflows import engine
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+ANNUAL_PROCESS = "annual_cycle"
+
+# The plan's calendar: (phase, opens (month, day, years after), deadline (month, day, years after)).
+PLAN_CALENDAR = [
+    (Phase.DECLARATION, (1, 4, 0), (1, 31, 0)),
+    (Phase.FORMATION, (2, 1, 0), (3, 31, 0)),
+    (Phase.HALF_YEAR, (6, 15, 0), (7, 31, 0)),
+    (Phase.Q3, (10, 1, 0), (10, 20, 0)),
+    (Phase.YEAR_END, (12, 20, 0), (3, 15, 1)),
+    (Phase.FEEDBACK, (3, 16, 1), (4, 30, 1)),
+]
+
+
+def local_start(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), LOCAL)
+
+
+def local_end(day: date) -> datetime:
+    """The last second of a day in Beijing time: what “due by 31 January” means."""
+    return datetime.combine(day, time(23, 59, 59), LOCAL)
+
+
+def default_calendar(year: int) -> dict[Phase, tuple[datetime, datetime]]:
+    return {
+        phase: (local_start(date(year + o[2], o[0], o[1])), local_end(date(year + d[2], d[0], d[1])))
+        for phase, o, d in PLAN_CALENDAR
+    }
+
+
+def ensure_calendar(scheme_year: SchemeYear) -> dict[Phase, YearPhase]:
+    have = {
+        p.phase: p
+        for p in db.session.scalars(select(YearPhase).where(YearPhase.scheme_year_id == scheme_year.id))
+    }
+    for phase, (opens, deadline) in default_calendar(scheme_year.year).items():
+        if phase not in have:
+            have[phase] = YearPhase(
+                scheme_year_id=scheme_year.id, phase=phase, opens_at=opens, deadline=deadline
+            )
+            db.session.add(have[phase])
+    db.session.flush()
+    return have
+
+
+def clone_scheme_year(source: SchemeYear, year: int, title: str | None = None) -> SchemeYear:
+    """A new draft year with the source's tiers and indicators (the starting point for declarations)."""
+    target = SchemeYear(
+        scheme=source.scheme,
+        year=year,
+        title=title or source.title.replace(str(source.year), str(year)),
+        status=YearStatus.DRAFT,
+        total_weight=source.total_weight,
+        process_weight=source.process_weight,
+        year_end_weight=source.year_end_weight,
+        process_rule=source.process_rule,
+    )
+    db.session.add(target)
+    sources = indicator_service.load_dimensions(source)  # loaded before building, so no autoflush midway
+    # Each row is added explicitly: setting the many-to-one side does not cascade into the session.
+    with db.session.no_autoflush:
+        for d in sources:
+            dimension = Dimension(scheme_year=target, number=d.number, code=d.code, name=d.name)
+            db.session.add(dimension)
+            for lv in d.levels:
+                level = Level(
+                    scheme_year=target, dimension=dimension, number=lv.number, code=lv.code, name=lv.name
+                )
+                db.session.add(level)
+                for kp in lv.key_points:
+                    point = KeyPoint(scheme_year=target, level=level, number=kp.number, name=kp.name)
+                    db.session.add(point)
+                    for ind in kp.indicators:
+                        copy = Indicator(
+                            scheme_year=target,
+                            key_point=point,
+                            seq=ind.seq,
+                            code=ind.code,
+                            name=ind.name,
+                            weight=ind.weight,
+                            owner_id=ind.owner_id,
+                            unit=ind.unit,
+                            scoring_rule=ind.scoring_rule,
+                        )
+                        copy.co_owner_rows = [
+                            IndicatorCoOwner(org_id=row.org_id) for row in ind.co_owner_rows
+                        ]
+                        db.session.add(copy)
+    db.session.flush()
+    return target
+
+
+def ensure_scheme_year(scheme: Scheme, year: int) -> SchemeYear:
+    existing = SchemeYear.find(scheme, year)
+    if existing is not None:
+        return existing
+    previous = db.session.scalar(
+        select(SchemeYear)
+        .where(SchemeYear.scheme_id == scheme.id, SchemeYear.year < year)
+        .order_by(SchemeYear.year.desc())
+    )
+    if previous is None:
+        raise task_service.NotFound(str(_l("There is no earlier year to start %(year)d from.", year=year)))
+    return clone_scheme_year(previous, year)
+
+
+def annual_instance(scheme_year: SchemeYear) -> ProcessInstance | None:
+    return db.session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.scheme_year_id == scheme_year.id, ProcessInstance.process_id == ANNUAL_PROCESS)
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+    )
+
+
+def participants() -> dict[str, list[str]]:
+    """Org codes the phases fan out over: departments, cities, and each city's counterpart office."""
+    units = db.session.scalars(select(OrgUnit).order_by(OrgUnit.sort_order, OrgUnit.code)).all()
+    cities = [u for u in units if u.kind == OrgKind.CITY]
+    counterparts = []
+    for city in cities:
+        first = next((c for c in city.children if c.kind == OrgKind.COUNTERPART), None)
+        counterparts.append(first.code if first else city.code)
+    return {
+        "departments": [u.code for u in units if u.kind == OrgKind.DEPARTMENT],
+        "cities": [c.code for c in cities],
+        "counterparts": counterparts,
+    }
+
+
+def start_annual_cycle(scheme: Scheme, year: int, user: User | None) -> ProcessInstance:
+    """Start the year's annual process (creating the year from the previous one when needed)."""
+    if user is not None:
+        task_service._require_manager(user)
+    scheme_year = ensure_scheme_year(scheme, year)
+    running = annual_instance(scheme_year)
+    if running is not None and running.status != InstanceStatus.COMPLETED:
+        raise task_service.Conflict(str(_l("The %(year)d cycle has already been started.", year=year)))
+    calendar = ensure_calendar(scheme_year)
+    data: dict = {"year": year, "scheme_year_id": scheme_year.id, **participants()}
+    for phase, row in calendar.items():
+        data[f"{phase.value}_opens"] = row.opens_at.isoformat()
+        data[f"{phase.value}_deadline"] = row.deadline.isoformat()
+    instance = task_service.start_process(
+        ANNUAL_PROCESS,
+        user,
+        business_key=f"{year} {scheme.name}",
+        data=data,
+        scheme_year_id=scheme_year.id,
+        phase="annual",
+    )
+    audit.record("cycle.started", user, instance_id=instance.id, detail={"year": year})
+    return instance
+
+
+def start_phase_now(instance_id: int, phase: Phase, user: User) -> ProcessInstance:
+    """The office opens a phase before its date."""
+    return task_service.send_message(instance_id, f"start_{phase.value}", user)
+
+
+def waiting_phases(instance: ProcessInstance) -> list[Phase]:
+    """Phases the annual process is waiting to open (their start can be brought forward)."""
+    if instance.status == InstanceStatus.COMPLETED:
+        return []
+    names = engine.waiting_messages(engine.load(instance))
+    return [p for p in Phase if f"start_{p.value}" in names]
