@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app webapp
 VENDOR := webapp/static/vendor
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test install assets translations instance lint lint-bpmn layout-bpmn pytest pytest-pg extract-messages clean
+.PHONY: run test install system-packages assets translations instance lint lint-bpmn layout-bpmn pytest pytest-pg extract-messages clean
 
 run: install assets translations instance
 	$(FLASK) db upgrade
@@ -17,7 +17,17 @@ run: install assets translations instance
 
 test: install assets translations lint lint-bpmn pytest pytest-pg
 
-install: $(VENV)/.installed
+install: system-packages $(VENV)/.installed
+
+# The Chinese font the PDF reports embed (webapp/services/reports.py); apt-get runs only when it is missing.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-packages:
+	@if [ ! -f $(CJK_FONT) ]; then \
+		echo "installing fonts-wqy-microhei (the PDF reports' Chinese font)"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-wqy-microhei; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -1,6 +1,19 @@
 """The domain: SQLAlchemy models and the pure rules. Imports nothing from webapp/ or workflows/."""
 
 from models.db import db
+from models.evaluation import (
+    AnnualResult,
+    CityFeedback,
+    EvaluationRound,
+    RoundKind,
+    RoundStatus,
+    Score,
+    SelfReportItem,
+    Submission,
+    SubmissionStatus,
+    Verification,
+    VerificationResult,
+)
 from models.formation import (
     CommentSource,
     Declaration,
@@ -36,6 +49,17 @@ from models.workflow import (
 )
 
 __all__ = [
+    "AnnualResult",
+    "CityFeedback",
+    "EvaluationRound",
+    "RoundKind",
+    "RoundStatus",
+    "Score",
+    "SelfReportItem",
+    "Submission",
+    "SubmissionStatus",
+    "Verification",
+    "VerificationResult",
     "CommentSource",
     "Declaration",
     "DeclarationCall",

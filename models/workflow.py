@@ -145,6 +145,8 @@ class InboxTask(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     # the organisation the task is about (e.g. the department whose declaration the office reviews)
     subject_org_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # a short routing value the form needs (e.g. which round: half_year, q3, year_end)
+    scope: Mapped[str] = mapped_column(String(32), default="", server_default="")
     form_key: Mapped[str] = mapped_column(String(100))
     instructions: Mapped[str] = mapped_column(Text, default="")
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -50,13 +50,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.inbox import bp as inbox_bp
     from webapp.indicators import bp as indicators_bp
     from webapp.orgs import bp as orgs_bp
+    from webapp.results import bp as results_bp
     from webapp.tasks import bp as tasks_bp
 
     csrf.exempt(api_bp)  # bearer tokens, not cookies: nothing for a forged cross-site form to ride on
-    for bp in (auth_bp, home_bp, inbox_bp, tasks_bp, cycle_bp, orgs_bp, indicators_bp, admin_bp, api_bp):
+    for bp in (
+        auth_bp,
+        home_bp,
+        inbox_bp,
+        tasks_bp,
+        cycle_bp,
+        orgs_bp,
+        indicators_bp,
+        results_bp,
+        admin_bp,
+        api_bp,
+    ):
         app.register_blueprint(bp)
 
     # The phases' forms and the handlers of the messages processes throw register themselves.
+    import webapp.services.evaluation  # noqa: F401
     import webapp.services.formation  # noqa: F401
     import webapp.services.notifications  # noqa: F401
     from webapp.cli import register_commands

@@ -81,9 +81,42 @@ def indicators_export(year: int, scheme: str | None, fmt: str) -> None:
     sys.stdout.write("\n")
 
 
+cycle_cli = AppGroup("cycle", help="The annual evaluation cycle.")
+
+
+@cycle_cli.command("simulate")
+@click.option("--year", type=int, required=True, help="The scheme year, e.g. 2012.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--scheme", default=None, help="Scheme code (default: the configured DEFAULT_SCHEME).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def cycle_simulate(year: int, seed: int, scheme: str | None, as_json: bool) -> None:
+    """Run a whole year from declaration to published results with synthetic inputs."""
+    from webapp.simulation import SimulationError, simulate, terminal_progress
+
+    try:
+        summary = simulate(year, seed, scheme or current_app.config["DEFAULT_SCHEME"], terminal_progress)
+    except SimulationError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    click.echo(
+        f"{summary['year']}: {summary['tasks_completed']} tasks, {summary['returns']} returns, "
+        f"{len(summary['fraud_findings'])} fraud findings, {summary['elapsed_s']} s"
+    )
+    for c in summary["cities"]:
+        click.echo(
+            f"{c['rank']:>3} {c['city']:<8} {c['half_year']:>8} {c['q3']:>8} {c['process_score']:>8} "
+            f"{c['year_end_score']:>8} {c['total']:>8}"
+        )
+
+
 def register_commands(app: Flask) -> None:
     from webapp.bench import bench_cli
     from webapp.cli_workflows import worker_command, workflows_cli
 
-    for group in (demo_cli, users_cli, indicators_cli, bench_cli, workflows_cli, worker_command):
+    for group in (demo_cli, users_cli, indicators_cli, bench_cli, workflows_cli, worker_command, cycle_cli):
         app.cli.add_command(group)

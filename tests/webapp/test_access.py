@@ -31,6 +31,9 @@ ROUTES = {
     "/indicators/2012/indicator/I001": {"office"},
     "/cycle/": OVERSIGHT,
     "/cycle/2012/declarations": OVERSIGHT,
+    "/results/": EVERYONE,
+    "/results/2012": EVERYONE,
+    "/results/2012/department": {"department"},
     "/orgs/": OVERSIGHT,
     "/orgs/shenyang": OVERSIGHT | {"city", "counterpart"},
     "/orgs/shenyang-jxb": OVERSIGHT | {"city", "counterpart"},
@@ -58,6 +61,12 @@ def test_every_route_is_covered_by_the_access_table(app):
         "/indicators/<int:year>/indicator/new",
         "/indicators/<int:year>/indicator/<code>",
         "/cycle/<int:year>/declarations",
+        "/results/<int:year>",
+        "/results/<int:year>/department",
+        # result pages of a city: checked with published results in test_results.py
+        "/results/<int:year>/<kind>/city/<code>",
+        "/results/<int:year>/<kind>/city/<code>.<fmt>",
+        "/results/<int:year>/province.<fmt>",
         "/orgs/<code>",
         "/tasks/<guid>",
     }
@@ -115,8 +124,9 @@ def test_switching_role_needs_the_role(login):
 def test_every_api_route_is_in_the_openapi_document(app):
     from webapp.api.openapi import openapi_document
 
-    documented = {"/api" + path.replace("{id}", "<guid>") for path in openapi_document()["paths"]} | {
-        "/api/openapi.json"
-    }
+    documented = {
+        "/api" + path.replace("{id}", "<guid>").replace("{year}", "<int:year>")
+        for path in openapi_document()["paths"]
+    } | {"/api/openapi.json"}
     api_rules = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}
     assert api_rules == documented

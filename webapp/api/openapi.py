@@ -230,6 +230,57 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/years/{year}/indicators": {
+                "get": {
+                    "summary": "A year's indicator system as a tree (drafts only for the office, leadership, experts, admins)",
+                    "parameters": [
+                        {"name": "year", "in": "path", "required": True, "schema": {"type": "integer"}}
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "year": {"type": "integer"},
+                                    "total_weight": {"type": "number"},
+                                    "dimensions": {"type": "array"},
+                                },
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("A draft the caller may not see"),
+                        "404": _error("No system for that year"),
+                    },
+                }
+            },
+            "/v1/years/{year}/results": {
+                "get": {
+                    "summary": "Published results (office and leadership also before publication); details only for the caller's city",
+                    "parameters": [
+                        {"name": "year", "in": "path", "required": True, "schema": {"type": "integer"}}
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "year": {"type": "integer"},
+                                    "rounds": {
+                                        "type": "object",
+                                        "description": "half_year, q3, year_end → status and cities (total, rank)",
+                                    },
+                                    "annual": {
+                                        "type": ["object", "null"],
+                                        "description": "cities with half_year, q3, process_score, year_end, total, rank; awards; fraud",
+                                    },
+                                },
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "404": _error("No such year"),
+                    },
+                }
+            },
             "/v1/processes": {
                 "get": {
                     "summary": "Process instances with status, current activities and incidents (office and admin)",

@@ -285,3 +285,63 @@ def processes():
             ]
         }
     )
+
+
+def _api_year(year: int):
+    from flask import current_app
+
+    from webapp.services import indicators as indicator_service
+
+    try:
+        return indicator_service.find_scheme_year(current_app.config["DEFAULT_SCHEME"], year)
+    except indicator_service.SchemeYearNotFound:
+        return None
+
+
+@bp.get("/v1/years/<int:year>/indicators")
+@api_login_required
+def year_indicators(year: int):
+    from webapp.services import formation as formation_service
+    from webapp.services import indicators as indicator_service
+
+    scheme_year = _api_year(year)
+    if scheme_year is None:
+        return error(404, "not_found", _l("There is no indicator system for %(year)d.", year=year))
+    if not formation_service.can_view_system(scheme_year, g.api_user):
+        return error(403, "forbidden", _l("The draft system is not yours to see yet."))
+    return jsonify(indicator_service.export_tree(scheme_year))
+
+
+@bp.get("/v1/years/<int:year>/results")
+@api_login_required
+def year_results(year: int):
+    """Published results (the office and the leadership also before publication); a city's details only for itself."""
+    from webapp.services import feedback, results
+
+    scheme_year = _api_year(year)
+    if scheme_year is None:
+        return error(404, "not_found", _l("There is no indicator system for %(year)d.", year=year))
+    user = g.api_user
+    insider = user.has_any_role(feedback.INSIDERS)
+    own = user.org.root().code
+    rounds = {}
+    for kind, round_ in feedback.rounds_of(scheme_year).items():
+        if not feedback.round_visible(round_, user):
+            continue
+        cities = []
+        for entry in round_.results["cities"]:
+            item = {
+                "city": entry["city"],
+                "name": entry["name"],
+                "total": entry["total"],
+                "rank": entry["rank"],
+            }
+            if insider or entry["city"] == own:
+                item.update(dimensions=entry["dimensions"], lines=entry["lines"])
+            cities.append(item)
+        rounds[kind.value] = {"status": round_.status.value, "cities": cities}
+    annual = None
+    if feedback.annual_visible(scheme_year.id, user):
+        record = results.annual_result(scheme_year.id)
+        annual = {**record.results, "published": record.published_at is not None}
+    return jsonify({"year": year, "rounds": rounds, "annual": annual})

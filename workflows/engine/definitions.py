@@ -25,7 +25,7 @@ NS = {
 }
 ROLE_CODES = {r.value for r in Role}
 # spiffworkflow:property names whose values are expressions over the task data
-EXPRESSION_PROPERTIES = {"org", "due", "subject", "assignee"}
+EXPRESSION_PROPERTIES = {"org", "due", "subject", "assignee", "scope"}
 
 
 class DefinitionError(ValueError):

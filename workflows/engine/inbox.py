@@ -89,6 +89,7 @@ def sync_inbox(
             org_id=orgs.get(refs["org"]),
             subject_org_id=orgs.get(refs["subject"]),
             assignee_id=users.get(refs["assignee"]),
+            scope=str(_evaluate(task, props.get("scope")) or ""),
             form_key=props.get("formKey", ""),
             instructions=(spec.extensions or {}).get("instructionsForEndUser") or "",
             due_at=due,

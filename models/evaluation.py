@@ -1,0 +1,224 @@
+"""The evaluation rounds: self-reports, scores, year-end verification, and approved results."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.db import JSONText, UTCDateTime, db, utcnow
+from models.i18n import lazy_gettext as _l
+from models.org import OrgUnit
+from models.scheme import Indicator
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class RoundKind(enum.StrEnum):
+    HALF_YEAR = "half_year"
+    Q3 = "q3"
+    YEAR_END = "year_end"
+
+    @property
+    def title(self) -> str:
+        return str(ROUND_TITLES[self])
+
+
+ROUND_TITLES = {
+    RoundKind.HALF_YEAR: _l("Half-year evaluation"),
+    RoundKind.Q3: _l("Third-quarter evaluation"),
+    RoundKind.YEAR_END: _l("Year-end evaluation"),
+}
+
+
+class RoundStatus(enum.StrEnum):
+    OPEN = "open"  # cities report, departments score, the office reviews
+    APPROVED = "approved"  # the leadership approved the results
+    PUBLISHED = "published"  # every participant sees them
+
+    @property
+    def title(self) -> str:
+        return str(ROUND_STATUS_TITLES[self])
+
+
+ROUND_STATUS_TITLES = {
+    RoundStatus.OPEN: _l("In progress"),
+    RoundStatus.APPROVED: _l("Approved"),
+    RoundStatus.PUBLISHED: _l("Published"),
+}
+
+
+class EvaluationRound(db.Model):
+    __tablename__ = "evaluation_round"
+    __table_args__ = (UniqueConstraint("scheme_year_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[RoundKind] = mapped_column(_enum(RoundKind, "round_kind"))
+    status: Mapped[RoundStatus] = mapped_column(_enum(RoundStatus, "round_status"), default=RoundStatus.OPEN)
+    report_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    score_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the approved results (totals, ranks, dimension scores, lost points), kept as approved
+    results: Mapped[dict | None] = mapped_column(JSONText)
+
+    @classmethod
+    def find(cls, scheme_year_id: int, kind: RoundKind) -> EvaluationRound | None:
+        return db.session.scalar(select(cls).where(cls.scheme_year_id == scheme_year_id, cls.kind == kind))
+
+
+class SubmissionStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+
+    @property
+    def title(self) -> str:
+        return str(
+            {SubmissionStatus.SUBMITTED: _l("Submitted"), SubmissionStatus.RETURNED: _l("Returned")}[self]
+        )
+
+
+class Submission(db.Model):
+    """A city's self-report or a department's score sheet in a round (who, when, late, returned)."""
+
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("round_id", "org_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_round.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # self_report | scores | verification
+    status: Mapped[SubmissionStatus] = mapped_column(_enum(SubmissionStatus, "submission_status"))
+    submissions: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    late: Mapped[bool] = mapped_column(default=False)
+    return_comment: Mapped[str] = mapped_column(Text, default="")
+
+    org: Mapped[OrgUnit] = relationship()
+
+
+class SelfReportItem(db.Model):
+    """A city's completion of one indicator in a round (自评)."""
+
+    __tablename__ = "self_report_item"
+    __table_args__ = (UniqueConstraint("round_id", "city_id", "indicator_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_round.id", ondelete="CASCADE"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    completion: Mapped[str] = mapped_column(String(200))
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Score(db.Model):
+    """A department's score for one city on one indicator in a round; never above the weight."""
+
+    __tablename__ = "score"
+    __table_args__ = (
+        UniqueConstraint("round_id", "indicator_id", "city_id"),
+        CheckConstraint("score >= 0", name="score_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_round.id", ondelete="CASCADE"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    score: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    scored_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # how often it was changed after its first submission (the office's review flags it)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    first_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+
+    indicator: Mapped[Indicator] = relationship()
+
+
+class VerificationResult(enum.StrEnum):
+    VERIFIED = "verified"
+    DISCREPANCY = "discrepancy"
+    FRAUD = "fraud"
+
+    @property
+    def title(self) -> str:
+        return str(VERIFICATION_TITLES[self])
+
+
+VERIFICATION_TITLES = {
+    VerificationResult.VERIFIED: _l("Verified"),
+    VerificationResult.DISCREPANCY: _l("Discrepancy"),
+    VerificationResult.FRAUD: _l("Fraud"),
+}
+
+
+class Verification(db.Model):
+    """Year-end on-site verification (实地察访核验) of one city's indicator; fraud zeroes it for the year."""
+
+    __tablename__ = "verification"
+    __table_args__ = (UniqueConstraint("scheme_year_id", "indicator_id", "city_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    city_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    result: Mapped[VerificationResult] = mapped_column(_enum(VerificationResult, "verification_result"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnnualResult(db.Model):
+    """A year's approved annual results with the commendation proposal; published once approved."""
+
+    __tablename__ = "annual_result"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), unique=True)
+    award_key_points: Mapped[list] = mapped_column(JSONText, default=list)  # key point numbers designated
+    award_top_n: Mapped[int] = mapped_column(Integer, default=3)
+    proposal: Mapped[str] = mapped_column(Text, default="")
+    results: Mapped[dict | None] = mapped_column(JSONText)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CityFeedback(db.Model):
+    """The office's rectification advice (整改意见) to a city for a round, or for the year (round None)."""
+
+    __tablename__ = "city_feedback"
+    __table_args__ = (UniqueConstraint("scheme_year_id", "round_kind", "city_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), index=True)
+    round_kind: Mapped[str] = mapped_column(String(16))  # half_year | q3 | year_end | annual
+    city_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    advice: Mapped[str] = mapped_column(Text, default="")
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,148 @@
+"""Published results: the ranking, each round, a city's details, a department's indicators, and downloads."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import abort, current_app, redirect, render_template, send_file, url_for
+from flask_login import current_user, login_required
+
+from models.evaluation import RoundKind
+from models.org import OrgKind, OrgUnit, Role
+from models.scheme import SchemeYear
+from webapp.results import bp
+from webapp.services import feedback, reports, results
+from webapp.services import indicators as indicator_service
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _year(year: int) -> SchemeYear:
+    try:
+        return indicator_service.find_scheme_year(current_app.config["DEFAULT_SCHEME"], year)
+    except indicator_service.SchemeYearNotFound:
+        abort(404)
+
+
+def _city(code: str) -> OrgUnit:
+    city = OrgUnit.by_code(code)
+    if city is None or city.kind != OrgKind.CITY:
+        abort(404)
+    if not feedback.city_details_visible(city, current_user):
+        abort(403)
+    return city
+
+
+def _download(data: bytes, name: str, kind: str):
+    mimetype = "application/pdf" if kind == "pdf" else XLSX
+    return send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+@bp.route("/")
+@login_required
+def index():
+    years = indicator_service.list_years(current_app.config["DEFAULT_SCHEME"])
+    if not years:
+        abort(404)
+    return redirect(url_for("results.year", year=years[-1]))
+
+
+@bp.route("/<int:year>")
+@login_required
+def year(year: int):
+    scheme_year = _year(year)
+    rounds = {
+        k: r for k, r in feedback.rounds_of(scheme_year).items() if feedback.round_visible(r, current_user)
+    }
+    annual = results.annual_result(scheme_year.id)
+    show_annual = feedback.annual_visible(scheme_year.id, current_user)
+    own_city = current_user.org.root() if current_user.org.root().kind == OrgKind.CITY else None
+    return render_template(
+        "results/year.html",
+        scheme_year=scheme_year,
+        rounds=rounds,
+        annual=annual.results if show_annual else None,
+        annual_published=bool(annual and annual.published_at),
+        own_city=own_city,
+        is_department=current_user.has_role(Role.DEPARTMENT),
+        RoundKind=RoundKind,
+    )
+
+
+@bp.route("/<int:year>/<kind>/city/<code>")
+@login_required
+def city(year: int, kind: str, code: str):
+    scheme_year = _year(year)
+    try:
+        round_kind = RoundKind(kind)
+    except ValueError:
+        abort(404)
+    round_ = feedback.rounds_of(scheme_year).get(round_kind)
+    if not feedback.round_visible(round_, current_user):
+        abort(404)
+    city_unit = _city(code)
+    report = feedback.city_round_report(scheme_year, round_, city_unit)
+    return render_template(
+        "results/city.html", scheme_year=scheme_year, round=round_, city=city_unit, report=report
+    )
+
+
+@bp.route("/<int:year>/<kind>/city/<code>.<fmt>")
+@login_required
+def city_download(year: int, kind: str, code: str, fmt: str):
+    scheme_year = _year(year)
+    if fmt not in ("pdf", "xlsx"):
+        abort(404)
+    city_unit = _city(code)
+    if kind == "annual":
+        if not feedback.annual_visible(scheme_year.id, current_user):
+            abort(404)
+        report = feedback.city_annual_report(scheme_year, city_unit)
+        data = reports.city_annual_pdf(report) if fmt == "pdf" else reports.city_annual_xlsx(report)
+    else:
+        try:
+            round_ = feedback.rounds_of(scheme_year).get(RoundKind(kind))
+        except ValueError:
+            abort(404)
+        if not feedback.round_visible(round_, current_user):
+            abort(404)
+        report = feedback.city_round_report(scheme_year, round_, city_unit)
+        data = reports.city_round_pdf(report) if fmt == "pdf" else reports.city_round_xlsx(report)
+    return _download(data, f"feedback-{year}-{kind}-{code}.{fmt}", fmt)
+
+
+@bp.route("/<int:year>/province.<fmt>")
+@login_required
+def province_download(year: int, fmt: str):
+    scheme_year = _year(year)
+    if fmt not in ("pdf", "xlsx") or not feedback.annual_visible(scheme_year.id, current_user):
+        abort(404)
+    report = feedback.province_report(scheme_year)
+    data = reports.province_pdf(report) if fmt == "pdf" else reports.province_xlsx(report)
+    return _download(data, f"results-{year}-province.{fmt}", fmt)
+
+
+@bp.route("/<int:year>/department")
+@login_required
+def department(year: int):
+    """A department's indicators: every city's score in every visible round."""
+    if not current_user.has_role(Role.DEPARTMENT):
+        abort(403)
+    scheme_year = _year(year)
+    owned = [i for i in scheme_year.indicators() if i.owner_id == current_user.org_id]
+    rounds = {
+        k: r for k, r in feedback.rounds_of(scheme_year).items() if feedback.round_visible(r, current_user)
+    }
+    table = {}
+    for kind, round_ in rounds.items():
+        for entry in round_.results["cities"]:
+            for line in entry["lines"]:
+                table[(kind, line["code"], entry["city"])] = line
+    return render_template(
+        "results/department.html",
+        scheme_year=scheme_year,
+        indicators=owned,
+        rounds=rounds,
+        cities=results.cities(),
+        table=table,
+    )

@@ -1,0 +1,636 @@
+"""The rounds (half-year, third quarter, year-end) and the year's feedback: the handlers behind their forms."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from wtforms import Form, SelectChoice
+
+from models.db import db
+from models.evaluation import (
+    AnnualResult,
+    CityFeedback,
+    EvaluationRound,
+    RoundKind,
+    RoundStatus,
+    Score,
+    SelfReportItem,
+    Submission,
+    SubmissionStatus,
+    Verification,
+    VerificationResult,
+)
+from models.formation import Phase, YearPhase
+from models.i18n import lazy_gettext as _l
+from models.org import OrgKind, OrgUnit, Role
+from models.rules import scoring
+from models.scheme import Indicator, KeyPoint, SchemeYear
+from webapp.services import indicators as indicator_service
+from webapp.services import notifications, results
+from webapp.services.cycle import LOCAL, local_end
+from workflows import forms
+from workflows.forms import FormDefinition, TaskContext
+from workflows.forms.evaluation import (
+    AdviceForm,
+    AggregateForm,
+    OpenRoundForm,
+    ReviewForm,
+    ScoreForm,
+    SelfReportForm,
+    VerifyForm,
+)
+from workflows.forms.generic import AcknowledgeForm, ApprovalForm
+
+PHASE_OF_ROUND = {
+    RoundKind.HALF_YEAR: Phase.HALF_YEAR,
+    RoundKind.Q3: Phase.Q3,
+    RoundKind.YEAR_END: Phase.YEAR_END,
+}
+LARGE_DEDUCTION = Decimal("0.5")  # the review flags scores below half the weight
+
+
+def _year(ctx: TaskContext) -> SchemeYear:
+    return db.session.get(SchemeYear, ctx.instance.scheme_year_id)
+
+
+def _kind(ctx: TaskContext) -> RoundKind:
+    return RoundKind(ctx.task.scope)
+
+
+def _round(ctx: TaskContext) -> EvaluationRound:
+    return EvaluationRound.find(ctx.instance.scheme_year_id, _kind(ctx))
+
+
+def _cities() -> list[OrgUnit]:
+    return results.cities()
+
+
+def _departments() -> list[OrgUnit]:
+    return list(
+        db.session.scalars(
+            select(OrgUnit).where(OrgUnit.kind == OrgKind.DEPARTMENT).order_by(OrgUnit.sort_order)
+        )
+    )
+
+
+def _label(indicator: Indicator) -> str:
+    return f"{indicator.name}（{indicator_service.points_text(indicator.weight)}）"
+
+
+def _record_submission(
+    round_: EvaluationRound, org_id: int, kind: str, ctx: TaskContext, late: bool
+) -> Submission:
+    row = db.session.scalar(
+        select(Submission).where(
+            Submission.round_id == round_.id, Submission.org_id == org_id, Submission.kind == kind
+        )
+    ) or Submission(round_id=round_.id, org_id=org_id, kind=kind, submissions=0)
+    row.status, row.submissions = SubmissionStatus.SUBMITTED, (row.submissions or 0) + 1
+    row.submitted_at, row.submitted_by_id, row.late = ctx.now, ctx.user.id, late
+    db.session.add(row)
+    return row
+
+
+# ---------------------------------------------------------------- opening a round
+
+
+def _open_prefill(ctx: TaskContext) -> dict[str, Any]:
+    phase = db.session.scalar(
+        select(YearPhase).where(
+            YearPhase.scheme_year_id == ctx.instance.scheme_year_id,
+            YearPhase.phase == PHASE_OF_ROUND[_kind(ctx)],
+        )
+    )
+    today = ctx.now.astimezone(LOCAL).date()
+    deadline = phase.deadline.astimezone(LOCAL).date() if phase else today + timedelta(days=30)
+    report = max(today + timedelta(days=7), deadline - timedelta(days=14))
+    return {"report_deadline": report, "score_deadline": max(report, deadline - timedelta(days=3))}
+
+
+def _open_check(form: Form, ctx: TaskContext) -> dict[str, list[str]]:
+    today = ctx.now.astimezone(LOCAL).date()
+    errors = {}
+    for field in (form.report_deadline, form.score_deadline):
+        if field.data is not None and field.data < today:
+            errors[field.name] = [str(_l("The date must be in the future."))]
+    return errors
+
+
+def _open(ctx: TaskContext, values: dict[str, Any]) -> dict[str, Any]:
+    report = local_end(date.fromisoformat(values["report_deadline"]))
+    score = local_end(date.fromisoformat(values["score_deadline"]))
+    round_ = EvaluationRound.find(ctx.instance.scheme_year_id, _kind(ctx)) or EvaluationRound(
+        scheme_year_id=ctx.instance.scheme_year_id, kind=_kind(ctx)
+    )
+    round_.report_deadline, round_.score_deadline, round_.opened_at = report, score, ctx.now
+    round_.status = RoundStatus.OPEN
+    db.session.add(round_)
+    notifications.notify(
+        notifications.users_of(role=Role.CITY) + notifications.users_of(role=Role.DEPARTMENT),
+        "round_open",
+        str(
+            _l(
+                "%(round)s is open: self-reports are due %(date)s.",
+                round=round_.kind.title,
+                date=report.date().isoformat(),
+            )
+        ),
+        "/inbox/",
+        ctx.now,
+    )
+    return {"report_deadline": report.isoformat(), "score_deadline": score.isoformat()}
+
+
+# ---------------------------------------------------------------- self-report
+
+
+def _report_prefill(ctx: TaskContext) -> dict[str, Any]:
+    round_ = _round(ctx)
+    items = {
+        i.indicator_id: i
+        for i in db.session.scalars(
+            select(SelfReportItem).where(
+                SelfReportItem.round_id == round_.id, SelfReportItem.city_id == ctx.task.org_id
+            )
+        )
+    }
+    rows = []
+    for ind in _year(ctx).indicators():
+        item = items.get(ind.id)
+        rows.append(
+            {
+                "code": ind.code,
+                "indicator": _label(ind),
+                "completion": item.completion if item else "",
+                "narrative": item.narrative if item else "",
+            }
+        )
+    return {"rows": rows}
+
+
+def _report_check(form: Form, ctx: TaskContext) -> dict[str, list[str]]:
+    codes = {i.code for i in _year(ctx).indicators()}
+    if {e.form.code.data for e in form.rows.entries} != codes:
+        return {"": [str(_l("The list of indicators changed; reload the page."))]}
+    return {}
+
+
+def _report(ctx: TaskContext, values: dict[str, Any]) -> None:
+    round_ = _round(ctx)
+    indicators = {i.code: i for i in _year(ctx).indicators()}
+    existing = {
+        i.indicator_id: i
+        for i in db.session.scalars(
+            select(SelfReportItem).where(
+                SelfReportItem.round_id == round_.id, SelfReportItem.city_id == ctx.task.org_id
+            )
+        )
+    }
+    for row in values["rows"]:
+        ind = indicators[row["code"]]
+        item = existing.get(ind.id) or SelfReportItem(
+            round_id=round_.id, city_id=ctx.task.org_id, indicator_id=ind.id
+        )
+        item.completion, item.narrative, item.updated_at = (
+            row["completion"].strip(),
+            row.get("narrative") or "",
+            ctx.now,
+        )
+        db.session.add(item)
+    _record_submission(round_, ctx.task.org_id, "self_report", ctx, late=ctx.now > round_.report_deadline)
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- scoring and verification
+
+
+def _owned(ctx: TaskContext) -> list[Indicator]:
+    return [i for i in _year(ctx).indicators() if i.owner_id == ctx.task.org_id]
+
+
+def _score_prefill(ctx: TaskContext) -> dict[str, Any]:
+    round_ = _round(ctx)
+    owned = _owned(ctx)
+    ids = [i.id for i in owned]
+    scores = {
+        (s.indicator_id, s.city_id): s
+        for s in db.session.scalars(
+            select(Score).where(Score.round_id == round_.id, Score.indicator_id.in_(ids))
+        )
+    }
+    reported = {
+        (r.indicator_id, r.city_id): r
+        for r in db.session.scalars(
+            select(SelfReportItem).where(
+                SelfReportItem.round_id == round_.id, SelfReportItem.indicator_id.in_(ids)
+            )
+        )
+    }
+    fraud = results.fraud_pairs(round_.scheme_year_id)
+    rows = []
+    for ind in owned:
+        for city in _cities():
+            s, r = scores.get((ind.id, city.id)), reported.get((ind.id, city.id))
+            shown = r.completion if r else str(_l("not reported"))
+            if (ind.id, city.id) in fraud:
+                shown = str(_l("%(reported)s · fraud found: scores 0 for the year", reported=shown))
+            rows.append(
+                {
+                    "code": ind.code,
+                    "city": city.short_name,
+                    "reported": shown,
+                    "score": str(s.score) if s else "",
+                    "reason": s.reason if s else "",
+                }
+            )
+    return {"rows": rows}
+
+
+def _row_keys(ctx: TaskContext) -> tuple[dict[str, Indicator], dict[str, OrgUnit]]:
+    return {i.code: i for i in _owned(ctx)}, {c.short_name: c for c in _cities()}
+
+
+def _score_check(form: Form, ctx: TaskContext) -> dict[str, list[str]]:
+    indicators, cities = _row_keys(ctx)
+    errors: dict[str, list[str]] = {}
+    expected = {(code, city) for code in indicators for city in cities}
+    if {(e.form.code.data, e.form.city.data) for e in form.rows.entries} != expected:
+        return {"": [str(_l("The list of scores changed; reload the page."))]}
+    for entry in form.rows.entries:
+        row = entry.form
+        ind = indicators[row.code.data]
+        subject = str(_l("Indicator %(code)s, %(city)s", code=ind.code, city=row.city.data))
+        try:
+            value = scoring.as_score(row.score.data)
+            scoring.check_score(value, ind.weight)
+        except (scoring.InvalidScore, scoring.ScoreOutOfRange) as exc:
+            errors.setdefault(row.score.name, []).append(f"{subject}: {exc}")
+            row.score.errors = [*row.score.errors, f"{subject}: {exc}"]
+            continue
+        if value < ind.weight and not (row.reason.data or "").strip():
+            message = str(_l("%(subject)s: give the reason for scoring below full marks.", subject=subject))
+            errors.setdefault(row.reason.name, []).append(message)
+            row.reason.errors = [*row.reason.errors, message]
+    return errors
+
+
+def _score(ctx: TaskContext, values: dict[str, Any]) -> None:
+    round_ = _round(ctx)
+    indicators, cities = _row_keys(ctx)
+    existing = {
+        (s.indicator_id, s.city_id): s
+        for s in db.session.scalars(
+            select(Score).where(
+                Score.round_id == round_.id, Score.indicator_id.in_([i.id for i in indicators.values()])
+            )
+        )
+    }
+    for row in values["rows"]:
+        ind, city = indicators[row["code"]], cities[row["city"]]
+        value = scoring.as_score(row["score"])
+        current = existing.get((ind.id, city.id))
+        if current is None:
+            current = Score(
+                round_id=round_.id, indicator_id=ind.id, city_id=city.id, first_score=value, changes=0
+            )
+            db.session.add(current)
+        elif current.score != value:
+            current.changes = (current.changes or 0) + 1
+        current.score, current.reason = value, (row.get("reason") or "").strip()
+        current.scored_by_id, current.scored_at = ctx.user.id, ctx.now
+    _record_submission(round_, ctx.task.org_id, "scores", ctx, late=ctx.now > round_.score_deadline)
+    db.session.flush()
+
+
+def _verify_prefill(ctx: TaskContext) -> dict[str, Any]:
+    year_id = ctx.instance.scheme_year_id
+    found = {
+        (v.indicator_id, v.city_id): v
+        for v in db.session.scalars(select(Verification).where(Verification.scheme_year_id == year_id))
+    }
+    rows = []
+    for ind in _owned(ctx):
+        for city in _cities():
+            v = found.get((ind.id, city.id))
+            rows.append(
+                {
+                    "code": ind.code,
+                    "city": city.short_name,
+                    "result": v.result.value if v else VerificationResult.VERIFIED.value,
+                    "note": v.note if v else "",
+                }
+            )
+    return {"rows": rows}
+
+
+def _verify(ctx: TaskContext, values: dict[str, Any]) -> None:
+    indicators, cities = _row_keys(ctx)
+    year_id = ctx.instance.scheme_year_id
+    found = {
+        (v.indicator_id, v.city_id): v
+        for v in db.session.scalars(select(Verification).where(Verification.scheme_year_id == year_id))
+    }
+    for row in values["rows"]:
+        ind, city = indicators[row["code"]], cities[row["city"]]
+        v = found.get((ind.id, city.id)) or Verification(
+            scheme_year_id=year_id, indicator_id=ind.id, city_id=city.id
+        )
+        v.result, v.note = VerificationResult(row["result"]), (row.get("note") or "").strip()
+        v.verified_by_id, v.verified_at = ctx.user.id, ctx.now
+        db.session.add(v)
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- review, approval, feedback
+
+
+def review_context(ctx: TaskContext) -> dict[str, Any]:
+    """Completeness and anomalies: missing reports and scores, large deductions, scores changed after submission."""
+    round_ = _round(ctx)
+    year = _year(ctx)
+    indicators = year.indicators()
+    cities = _cities()
+    submissions = {
+        (s.org_id, s.kind): s
+        for s in db.session.scalars(select(Submission).where(Submission.round_id == round_.id))
+    }
+    scores = list(db.session.scalars(select(Score).where(Score.round_id == round_.id)))
+    have = {(s.indicator_id, s.city_id) for s in scores}
+    missing_scores = [(i, c) for i in indicators for c in cities if (i.id, c.id) not in have]
+    by_id = {i.id: i for i in indicators}
+    city_by_id = {c.id: c for c in cities}
+    large = [s for s in scores if s.score < by_id[s.indicator_id].weight * LARGE_DEDUCTION]
+    changed = [s for s in scores if (s.changes or 0) > 0]
+    return {
+        "round": round_,
+        "missing_reports": [c for c in cities if (c.id, "self_report") not in submissions],
+        "late": [s for s in submissions.values() if s.late],
+        "returned": [s for s in submissions.values() if s.status == SubmissionStatus.RETURNED],
+        "missing_scores": missing_scores[:50],
+        "missing_score_count": len(missing_scores),
+        "large_deductions": [(by_id[s.indicator_id], city_by_id[s.city_id], s) for s in large][:50],
+        "changed_scores": [(by_id[s.indicator_id], city_by_id[s.city_id], s) for s in changed][:50],
+    }
+
+
+def _review_setup(form: Form, ctx: TaskContext) -> None:
+    form.returned_cities.choices = [SelectChoice(c.code, c.short_name) for c in _cities()]
+    form.returned_departments.choices = [SelectChoice(d.code, d.short_name) for d in _departments()]
+
+
+def _review(ctx: TaskContext, values: dict[str, Any]) -> dict[str, Any]:
+    if values["decision"] != "return":
+        return {"returned_cities": [], "returned_departments": []}
+    round_ = _round(ctx)
+    returned = {
+        "returned_cities": list(values.get("returned_cities") or []),
+        "returned_departments": list(values.get("returned_departments") or []),
+    }
+    codes = returned["returned_cities"] + returned["returned_departments"]
+    for org in db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes))):
+        kind = "self_report" if org.kind == OrgKind.CITY else "scores"
+        row = db.session.scalar(
+            select(Submission).where(
+                Submission.round_id == round_.id, Submission.org_id == org.id, Submission.kind == kind
+            )
+        )
+        if row is not None:
+            row.status, row.return_comment = SubmissionStatus.RETURNED, values.get("comment") or ""
+        role = Role.CITY if org.kind == OrgKind.CITY else Role.DEPARTMENT
+        notifications.notify(
+            notifications.users_of(org.code, role),
+            "returned",
+            str(
+                _l(
+                    "Your %(round)s submission was returned: %(comment)s",
+                    round=round_.kind.title,
+                    comment=values.get("comment") or "",
+                )
+            ),
+            "/inbox/",
+            ctx.now,
+        )
+    db.session.flush()
+    return returned
+
+
+def _complete_scores_check(form: Form, ctx: TaskContext) -> dict[str, list[str]]:
+    if form.decision.data != "approve":
+        return {}
+    missing = review_context(ctx)["missing_score_count"]
+    return {"": [str(_l("%(n)d scores are still missing.", n=missing))]} if missing else {}
+
+
+def _approve_round(ctx: TaskContext, values: dict[str, Any]) -> None:
+    if values["decision"] == "approve":
+        round_ = _round(ctx)
+        round_.results = results.compute_round(round_)
+        round_.status, round_.approved_at = RoundStatus.APPROVED, ctx.now
+        db.session.flush()
+
+
+def _summary(entry: dict[str, Any]) -> str:
+    return str(
+        _l(
+            "Total %(total)s, rank %(rank)d",
+            total=scoring.display(Decimal(entry["total"])),
+            rank=entry["rank"],
+        )
+    )
+
+
+def _feedback_prefill(ctx: TaskContext) -> dict[str, Any]:
+    round_ = _round(ctx)
+    entries = {e["city"]: e for e in (round_.results or {}).get("cities", [])}
+    return {
+        "rows": [
+            {
+                "city": c.short_name,
+                "summary": _summary(entries[c.code]) if c.code in entries else "",
+                "advice": "",
+            }
+            for c in _cities()
+        ]
+    }
+
+
+def _save_advice(ctx: TaskContext, kind: str, rows: list[dict[str, Any]]) -> None:
+    cities = {c.short_name: c for c in _cities()}
+    for row in rows:
+        city = cities[row["city"]]
+        item = db.session.scalar(
+            select(CityFeedback).where(
+                CityFeedback.scheme_year_id == ctx.instance.scheme_year_id,
+                CityFeedback.round_kind == kind,
+                CityFeedback.city_id == city.id,
+            )
+        ) or CityFeedback(scheme_year_id=ctx.instance.scheme_year_id, round_kind=kind, city_id=city.id)
+        item.advice, item.written_at = (row.get("advice") or "").strip(), ctx.now
+        db.session.add(item)
+
+
+def _publish_round(ctx: TaskContext, values: dict[str, Any]) -> None:
+    round_ = _round(ctx)
+    _save_advice(ctx, round_.kind.value, values["rows"])
+    round_.status, round_.published_at = RoundStatus.PUBLISHED, ctx.now
+    if round_.kind == RoundKind.YEAR_END:
+        annual = results.annual_result(round_.scheme_year_id)
+        if annual is not None:
+            annual.published_at = ctx.now
+    everyone = notifications.users_of()
+    notifications.notify(
+        everyone,
+        "results_published",
+        str(_l("The %(round)s results are published.", round=round_.kind.title)),
+        "/results/",
+        ctx.now,
+    )
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- year-end aggregation and the year's feedback
+
+
+def _aggregate_setup(form: Form, ctx: TaskContext) -> None:
+    points = db.session.scalars(
+        select(KeyPoint)
+        .where(KeyPoint.scheme_year_id == ctx.instance.scheme_year_id)
+        .order_by(KeyPoint.number)
+    )
+    form.award_key_points.choices = [SelectChoice(str(p.number), f"{p.number}. {p.name}") for p in points]
+
+
+def _aggregate_prefill(ctx: TaskContext) -> dict[str, Any]:
+    annual = results.annual_result(ctx.instance.scheme_year_id)
+    if annual is None:
+        return {"award_top_n": 3}
+    return {
+        "award_key_points": [str(k) for k in annual.award_key_points],
+        "award_top_n": annual.award_top_n,
+        "proposal": annual.proposal,
+    }
+
+
+def _aggregate(ctx: TaskContext, values: dict[str, Any]) -> None:
+    annual = results.annual_result(ctx.instance.scheme_year_id) or AnnualResult(
+        scheme_year_id=ctx.instance.scheme_year_id
+    )
+    annual.award_key_points = sorted(int(k) for k in values["award_key_points"])
+    annual.award_top_n, annual.proposal = int(values["award_top_n"]), values["proposal"].strip()
+    db.session.add(annual)
+    db.session.flush()
+
+
+def annual_context(ctx: TaskContext) -> dict[str, Any]:
+    annual = results.annual_result(ctx.instance.scheme_year_id)
+    year = _year(ctx)
+    preview = results.compute_annual(
+        year, annual.award_key_points if annual else [], annual.award_top_n if annual else 3
+    )
+    return {"annual": preview, "proposal": annual.proposal if annual else ""}
+
+
+def _approve_year(ctx: TaskContext, values: dict[str, Any]) -> None:
+    if values["decision"] != "approve":
+        return
+    year = _year(ctx)
+    round_ = _round(ctx)
+    round_.results = results.compute_round(round_)
+    round_.status, round_.approved_at = RoundStatus.APPROVED, ctx.now
+    # Fraud found at verification zeroes the indicator for the whole year: the process rounds'
+    # results are recomputed with it, so every report shows it.
+    for earlier in (RoundKind.HALF_YEAR, RoundKind.Q3):
+        process_round = EvaluationRound.find(year.id, earlier)
+        if process_round is not None and process_round.results is not None:
+            process_round.results = results.compute_round(process_round)
+    annual = results.annual_result(year.id)
+    annual.results = results.compute_annual(year, annual.award_key_points, annual.award_top_n)
+    annual.approved_at = ctx.now
+    db.session.flush()
+
+
+def _annual_advice_prefill(ctx: TaskContext) -> dict[str, Any]:
+    annual = results.annual_result(ctx.instance.scheme_year_id)
+    entries = {e["city"]: e for e in ((annual.results or {}).get("cities", []) if annual else [])}
+    return {
+        "rows": [
+            {
+                "city": c.short_name,
+                "summary": _summary(entries[c.code]) if c.code in entries else "",
+                "advice": "",
+            }
+            for c in _cities()
+        ]
+    }
+
+
+def _annual_advice(ctx: TaskContext, values: dict[str, Any]) -> None:
+    _save_advice(ctx, "annual", values["rows"])
+    db.session.flush()
+
+
+def _acknowledge(ctx: TaskContext, values: dict[str, Any]) -> None:
+    item = db.session.scalar(
+        select(CityFeedback).where(
+            CityFeedback.scheme_year_id == ctx.instance.scheme_year_id,
+            CityFeedback.round_kind == "annual",
+            CityFeedback.city_id == ctx.task.org_id,
+        )
+    )
+    if item is not None:
+        item.acknowledged_at = ctx.now
+    db.session.flush()
+
+
+FORMS = [
+    FormDefinition("round.open", OpenRoundForm, handler=_open, prefill=_open_prefill, check=_open_check),
+    FormDefinition(
+        "round.self_report", SelfReportForm, handler=_report, prefill=_report_prefill, check=_report_check
+    ),
+    FormDefinition("round.score", ScoreForm, handler=_score, prefill=_score_prefill, check=_score_check),
+    FormDefinition("year_end.verify", VerifyForm, handler=_verify, prefill=_verify_prefill),
+    FormDefinition(
+        "round.review",
+        ReviewForm,
+        routing=("decision",),
+        handler=_review,
+        setup=_review_setup,
+        check=_complete_scores_check,
+        context=review_context,
+        template="tasks/context/review.html",
+    ),
+    FormDefinition(
+        "round.approve",
+        ApprovalForm,
+        routing=("decision",),
+        handler=_approve_round,
+        check=_complete_scores_check,
+        context=review_context,
+        template="tasks/context/review.html",
+    ),
+    FormDefinition("round.feedback", AdviceForm, handler=_publish_round, prefill=_feedback_prefill),
+    FormDefinition(
+        "year_end.aggregate",
+        AggregateForm,
+        handler=_aggregate,
+        prefill=_aggregate_prefill,
+        setup=_aggregate_setup,
+        context=annual_context,
+        template="tasks/context/annual.html",
+    ),
+    FormDefinition(
+        "year_end.approve",
+        ApprovalForm,
+        routing=("decision",),
+        handler=_approve_year,
+        context=annual_context,
+        template="tasks/context/annual.html",
+    ),
+    FormDefinition("feedback.advice", AdviceForm, handler=_annual_advice, prefill=_annual_advice_prefill),
+    FormDefinition("feedback.acknowledge", AcknowledgeForm, handler=_acknowledge),
+]
+for definition in FORMS:
+    forms.register(definition)

@@ -1,0 +1,261 @@
+"""`flask cycle simulate`: a whole year from declaration to published results, through the same services
+the web uses, with deterministic synthetic inputs for every role and a clock that jumps to each due timer."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from models.db import db
+from models.evaluation import RoundKind
+from models.org import Role, User
+from models.rules import scoring
+from models.scheme import Indicator, Scheme, SchemeYear
+from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
+from webapp.services import cycle as cycle_service
+from webapp.services import formation as formation_service
+from webapp.services import results
+from webapp.services import tasks as task_service
+from workflows import BPMN_DIR, engine, forms
+from workflows.forms.values import raw_values
+
+AWARD_KEY_POINTS = ["9", "15", "33"]  # economic growth, innovation, blue sky: the office's usual picks
+
+
+class SimulationError(RuntimeError):
+    pass
+
+
+@dataclass
+class Run:
+    rng: random.Random
+    clock: datetime
+    tasks_completed: int = 0
+    returns: int = 0
+    fraud: list[dict[str, str]] = field(default_factory=list)
+    returned_review: set[str] = field(default_factory=set)
+    returned_declaration: bool = False
+
+
+def deploy_workflows() -> None:
+    for path in sorted(BPMN_DIR.glob("*.bpmn")):
+        engine.deploy(path.read_bytes(), source_name=path.name, known_forms=forms.known_keys())
+
+
+def _actor(task: InboxTask) -> User:
+    if task.assignee is not None:
+        return task.assignee
+    query = select(User).where(User.active.is_(True)).order_by(User.id)
+    if task.org_id is not None:
+        query = query.where(User.org_id == task.org_id)
+    return next(u for u in db.session.scalars(query) if u.has_role(task.role))
+
+
+def _prefilled(task: InboxTask, user: User) -> dict[str, Any]:
+    return raw_values(task_service.build_form(task, user))
+
+
+def _score_rows(run: Run, rows: list[dict[str, Any]], weights: dict[str, Decimal]) -> None:
+    for row in rows:
+        weight = weights[row["code"]]
+        factor = Decimal(run.rng.randint(60, 100)) / 100
+        value = (weight * factor).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        row["score"] = str(value)
+        row["reason"] = "" if value == weight else "部分目标未完成。"
+
+
+def synthetic_data(run: Run, task: InboxTask, user: User) -> dict[str, Any]:
+    """What a careful participant would enter, chosen by the seed; some returns and one fraud finding."""
+    key = task.form_key
+    data = _prefilled(task, user)
+    year_id = task.instance.scheme_year_id
+    if key == "declaration.standard":
+        data.update(
+            basis="依据党中央、国务院和省委、省政府工作部署",
+            quantifiability="指标可量化、可考核",
+            decomposition="分解到14个市",
+            rewards_penalties="奖惩分明",
+        )
+    elif key == "declaration.review":
+        if not run.returned_declaration:
+            run.returned_declaration, run.returns = True, run.returns + 1
+            return {"decision": "return", "comment": "请补充分解到各市的目标值。"}
+        return {"decision": "approve"}
+    elif key == "formation.draft":
+        formation_service.compose_from_declarations(db.session.get(SchemeYear, year_id), user)
+        deadline = (run.clock + timedelta(days=10)).astimezone(cycle_service.LOCAL).date()
+        experts = [c.value for c in task_service.build_form(task, user).experts.choices]
+        return {"experts": experts[:2], "solicitation_deadline": deadline.isoformat(), "note": ""}
+    elif key == "formation.comment":
+        if data["rows"] and run.rng.random() < 0.2:
+            data["rows"][run.rng.randrange(len(data["rows"]))]["comment"] = "建议细化考核口径。"
+    elif key == "formation.handle":
+        for n, row in enumerate(data["rows"]):
+            row["handling"], row["reason"] = (
+                ("not_adopted", "与省政府工作报告目标一致，维持原稿。") if n == 0 else ("adopted", "")
+            )
+    elif key in ("formation.approve", "revision.approve", "round.approve", "year_end.approve"):
+        return {"decision": "approve"}
+    elif key == "round.self_report":
+        for row in data["rows"]:
+            row["completion"] = f"{run.rng.randint(80, 120)}%"
+    elif key == "round.score":
+        weights = {
+            i.code: i.weight
+            for i in db.session.scalars(select(Indicator).where(Indicator.scheme_year_id == year_id))
+        }
+        _score_rows(run, data["rows"], weights)
+    elif key == "year_end.verify":
+        if not run.fraud and data["rows"]:
+            row = data["rows"][run.rng.randrange(len(data["rows"]))]
+            row["result"], row["note"] = "fraud", "实地察访发现上报数据与台账不符，存在弄虚作假。"
+            city = next(c for c in results.cities() if c.short_name == row["city"])
+            run.fraud.append({"city": city.code, "indicator": row["code"]})
+    elif key == "round.review":
+        if task.scope == RoundKind.HALF_YEAR and task.scope not in run.returned_review:
+            run.returned_review.add(task.scope)
+            run.returns += 1
+            city = results.cities()[run.rng.randrange(len(results.cities()))].code
+            return {
+                "decision": "return",
+                "comment": "部分指标说明不充分，请补充。",
+                "returned_cities": [city],
+                "returned_departments": [],
+            }
+        return {"decision": "approve"}
+    elif key == "year_end.aggregate":
+        data.update(
+            award_key_points=AWARD_KEY_POINTS,
+            award_top_n=3,
+            proposal="建议对年度考评前三名和重点工作优胜市予以通报表彰。",
+        )
+    elif key in ("round.feedback", "feedback.advice"):
+        for row in data["rows"]:
+            row["advice"] = "针对失分指标制定整改措施，按季度跟踪落实。"
+    return data
+
+
+def _fire_next_timer(run: Run) -> bool:
+    due = db.session.scalar(
+        select(ProcessInstance.due_at)
+        .where(
+            ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]),
+            ProcessInstance.due_at.is_not(None),
+        )
+        .order_by(ProcessInstance.due_at)
+        .limit(1)
+    )
+    if due is None:
+        return False
+    run.clock = max(run.clock, due + timedelta(seconds=1))
+    with engine.use_clock(run.clock):
+        while (instance_id := task_service.next_due_instance_id(run.clock)) is not None:
+            task_service.fire_timers(instance_id)
+            db.session.commit()
+    return True
+
+
+def simulate(
+    year: int,
+    seed: int,
+    scheme_code: str,
+    progress: Callable[[int], None] | None = None,
+    stop_at: str | None = None,
+) -> dict[str, Any]:
+    """Run the year through every phase; returns the summary (the `--json` object).
+
+    `stop_at` (a form key) stops as soon as such a task is open, before anyone completes it.
+    """
+    started = time.perf_counter()
+    scheme = Scheme.by_code(scheme_code)
+    if scheme is None:
+        raise SimulationError(f"no scheme {scheme_code!r}: run `flask --app webapp demo load` first")
+    run = Run(
+        rng=random.Random(seed),
+        clock=datetime(year, 1, 2, tzinfo=cycle_service.LOCAL).astimezone(cycle_service.LOCAL),
+    )
+    deploy_workflows()
+    db.session.commit()
+    office = db.session.scalar(select(User).where(User.username == "office"))
+    if office is None or not office.has_role(Role.OFFICE):
+        raise SimulationError("no office user 'office': run `flask --app webapp demo load` first")
+    with engine.use_clock(run.clock):
+        try:
+            annual = cycle_service.start_annual_cycle(scheme, year, office)
+        except task_service.TaskError as exc:
+            raise SimulationError(f"cannot start {year}: {exc.message}") from exc
+        db.session.commit()
+    while True:
+        open_tasks = db.session.scalars(
+            select(InboxTask).where(InboxTask.status == TaskStatus.OPEN).order_by(InboxTask.id).limit(200)
+        ).all()
+        if not open_tasks:
+            db.session.refresh(annual)
+            if annual.status == InstanceStatus.COMPLETED:
+                break
+            if annual.status == InstanceStatus.INCIDENT:
+                raise SimulationError(f"incident at {annual.incident_element}: {annual.incident_message}")
+            if not _fire_next_timer(run):
+                raise SimulationError("the year stopped with no open task and no timer")
+            continue
+        if stop_at and any(t.form_key == stop_at for t in open_tasks):
+            return {
+                "stopped_at": stop_at,
+                "tasks_completed": run.tasks_completed,
+                "clock": run.clock.isoformat(),
+            }
+        for task in open_tasks:
+            user = _actor(task)
+            with engine.use_clock(run.clock):
+                data = synthetic_data(run, task, user)
+                try:
+                    task_service.complete_task(task.task_guid, user, data)
+                except task_service.FormInvalid as exc:
+                    db.session.rollback()
+                    raise SimulationError(
+                        f"{task.form_key} refused the synthetic data: {exc.fields}"
+                    ) from exc
+            db.session.commit()
+            run.tasks_completed += 1
+            if progress:
+                progress(run.tasks_completed)
+            run.clock += timedelta(minutes=1)
+    scheme_year = SchemeYear.find(scheme, year)
+    annual_result = results.annual_result(scheme_year.id)
+    rows = (annual_result.results or {}).get("cities", []) if annual_result else []
+    return {
+        "year": year,
+        "seed": seed,
+        "elapsed_s": round(time.perf_counter() - started, 2),
+        "tasks_completed": run.tasks_completed,
+        "returns": run.returns,
+        "fraud_findings": run.fraud,
+        "awards": (annual_result.results or {}).get("awards", {}) if annual_result else {},
+        "cities": [
+            {
+                "city": r["name"],
+                "code": r["city"],
+                "half_year": float(scoring.display(Decimal(r["half_year"]))),
+                "q3": float(scoring.display(Decimal(r["q3"]))),
+                "process_score": float(scoring.display(Decimal(r["process_score"]))),
+                "year_end_score": float(scoring.display(Decimal(r["year_end"]))),
+                "total": float(scoring.display(Decimal(r["total"]))),
+                "rank": r["rank"],
+            }
+            for r in rows
+        ],
+    }
+
+
+def terminal_progress(count: int) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r{count} tasks completed")
+        sys.stderr.flush()

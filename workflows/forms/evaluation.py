@@ -1,0 +1,103 @@
+"""Forms of the evaluation rounds: opening, self-report, scoring, verification, review, aggregation, feedback."""
+
+from __future__ import annotations
+
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+
+from models.evaluation import VerificationResult
+from models.i18n import lazy_gettext as _l
+from workflows.forms.fields import DisplayField
+from workflows.forms.generic import ApprovalForm
+
+
+class OpenRoundForm(Form):
+    report_deadline = DateField(_l("Self-reports due"), validators=[DataRequired()])
+    score_deadline = DateField(_l("Scores due"), validators=[DataRequired()])
+
+    def validate_score_deadline(self, field):
+        if self.report_deadline.data and field.data and field.data < self.report_deadline.data:
+            raise ValidationError(_l("Scores cannot be due before the self-reports."))
+
+
+class ReportRowForm(Form):
+    code = DisplayField(_l("Code"))
+    indicator = DisplayField(_l("Indicator"))
+    completion = StringField(_l("Completion"), validators=[DataRequired(), Length(max=200)])
+    narrative = TextAreaField(_l("Explanation"), validators=[Length(max=2000)])
+
+
+class SelfReportForm(Form):
+    rows = FieldList(FormField(ReportRowForm), label=_l("Completion of each indicator"))
+
+
+class ScoreRowForm(Form):
+    code = DisplayField(_l("Code"))
+    city = DisplayField(_l("City"))
+    reported = DisplayField(_l("Self-report"))
+    score = StringField(_l("Score"), validators=[DataRequired(), Length(max=20)])
+    reason = TextAreaField(_l("Reason below full marks"), validators=[Length(max=2000)])
+
+
+class ScoreForm(Form):
+    rows = FieldList(FormField(ScoreRowForm), label=_l("Scores"))
+
+
+VERIFICATION_CHOICES = [SelectChoice(v.value, v.title) for v in VerificationResult]
+
+
+class VerifyRowForm(Form):
+    code = DisplayField(_l("Code"))
+    city = DisplayField(_l("City"))
+    result = SelectField(_l("Finding"), choices=VERIFICATION_CHOICES, validate_choice=True)
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+
+    def validate_note(self, field):
+        if self.result.data != VerificationResult.VERIFIED and not (field.data or "").strip():
+            raise ValidationError(_l("Describe what was found."))
+
+
+class VerifyForm(Form):
+    rows = FieldList(FormField(VerifyRowForm), label=_l("On-site verification"))
+
+
+class ReviewForm(ApprovalForm):
+    returned_cities = SelectMultipleField(_l("Return to these cities"), choices=[], validate_choice=False)
+    returned_departments = SelectMultipleField(
+        _l("Return to these departments"), choices=[], validate_choice=False
+    )
+
+    def validate_returned_cities(self, field):
+        if self.decision.data == "return" and not (field.data or self.returned_departments.data):
+            raise ValidationError(_l("Choose who gets their submission back."))
+
+
+class AggregateForm(Form):
+    award_key_points = SelectMultipleField(
+        _l("Key points with excellence awards"), choices=[], validators=[DataRequired()]
+    )
+    award_top_n = IntegerField(
+        _l("Awards per key point"), default=3, validators=[DataRequired(), NumberRange(min=1, max=14)]
+    )
+    proposal = TextAreaField(_l("Commendation proposal"), validators=[DataRequired(), Length(max=4000)])
+
+
+class AdviceRowForm(Form):
+    city = DisplayField(_l("City"))
+    summary = DisplayField(_l("Result"))
+    advice = TextAreaField(_l("Rectification advice"), validators=[Length(max=4000)])
+
+
+class AdviceForm(Form):
+    rows = FieldList(FormField(AdviceRowForm), label=_l("Advice to each city"))
