@@ -160,3 +160,77 @@ def test_comparison_with_the_previous_year(app, login):
     assert "I002" in reweighted and "13 → 15" in reweighted
     assert "I003" in page.split('data-testid="removed"')[1].split("</div></div>")[0]
     assert login("office").get("/indicators/2012/compare").status_code == 200
+
+
+def test_declaring_and_reviewing_through_the_task_pages(app, login):
+    from datetime import UTC, datetime
+
+    from models.org import User
+    from webapp.services import tasks as task_service
+    from workflows.forms.values import flatten, raw_values
+
+    deploy_cycle(app)
+    office, fgw = login("office"), login("fgw")
+    with engine.use_clock(datetime(2012, 1, 2, tzinfo=UTC)):
+        office.post("/cycle/start", data={"year": "2012"})
+        with app.app_context():
+            instance_id = db.session.scalar(
+                select(ProcessInstance.id).where(ProcessInstance.process_id == "annual_cycle")
+            )
+        office.post(f"/cycle/{instance_id}/phase/declaration")
+
+    def open_task(element, org=None):
+        with app.app_context():
+            query = select(InboxTask).where(
+                InboxTask.element_id == element, InboxTask.status == TaskStatus.OPEN
+            )
+            rows = db.session.scalars(query).all()
+            return next(t.task_guid for t in rows if org is None or (t.org and t.org.code == org))
+
+    standard = open_task("publish_standard")
+    page = office.get(f"/tasks/{standard}").get_data(as_text=True)
+    assert 'name="deadline"' in page and "申报截止日期" in page
+    response = office.post(
+        f"/tasks/{standard}",
+        data={
+            "action": "complete",
+            "basis": "依据",
+            "quantifiability": "量化",
+            "decomposition": "分解",
+            "rewards_penalties": "奖惩",
+            "deadline": "2999-01-31",
+        },
+    )
+    assert response.status_code == 302
+
+    declare = open_task("declare", "fgw")
+    page = fgw.get(f"/tasks/{declare}").get_data(as_text=True)
+    assert 'name="indicators-0-name"' in page and "沿海经济带开发建设重点项目投资完成率" in page
+    with app.app_context():
+        task = InboxTask.by_guid(declare)
+        user = db.session.scalar(select(User).where(User.username == "fgw"))
+        form_data = flatten(raw_values(task_service.build_form(task, user)))
+    assert (
+        fgw.post(f"/tasks/{declare}", data={"action": "draft", **form_data.to_dict(flat=False)}).status_code
+        == 302
+    )
+    assert (
+        fgw.post(
+            f"/tasks/{declare}", data={"action": "complete", **form_data.to_dict(flat=False)}
+        ).status_code
+        == 302
+    )
+
+    review = open_task("review")
+    page = office.get(f"/tasks/{review}").get_data(as_text=True)
+    assert 'data-testid="declaration-context"' in page and "沿海经济带开发建设重点项目投资完成率" in page
+    refused = office.post(f"/tasks/{review}", data={"action": "complete", "decision": "return"})
+    assert refused.status_code == 422
+    assert (
+        office.post(
+            f"/tasks/{review}", data={"action": "complete", "decision": "return", "comment": "请补充目标。"}
+        ).status_code
+        == 302
+    )
+    assert open_task("declare", "fgw") != declare, "the department got its declaration back"
+    assert "申报考评指标" in fgw.get("/inbox/").get_data(as_text=True)

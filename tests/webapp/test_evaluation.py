@@ -140,3 +140,32 @@ def test_scores_outside_the_weight_are_refused_naming_the_indicator_and_the_city
             db.session.commit()
         stored = db.session.scalars(select(Score).where(Score.round_id.is_not(None))).all()
         assert len(stored) == len(data["rows"]) and max(s.score for s in stored) == weight
+
+
+def test_a_city_reports_through_the_task_page_with_every_problem_at_once(app, login):
+    with app.app_context():
+        simulate(2012, 5, "ln-cities", stop_at="round.self_report")
+        guid = next(
+            t.task_guid
+            for t in db.session.scalars(
+                select(InboxTask).where(
+                    InboxTask.form_key == "round.self_report", InboxTask.status == TaskStatus.OPEN
+                )
+            )
+            if t.org.code == "dalian"
+        )
+    client = login("dalian")
+    page = client.get(f"/tasks/{guid}").get_data(as_text=True)
+    assert 'name="rows-116-completion"' in page and "地区生产总值增长率" in page
+    html = client.get(f"/tasks/{guid}").get_data(as_text=True)
+    import re
+
+    fields = dict(re.findall(r'name="(rows-\d+-(?:code|indicator))" value="([^"]*)"', html))
+    data = {"action": "complete", **fields}
+    refused = client.post(f"/tasks/{guid}", data=data)
+    assert refused.status_code == 422
+    assert "117" in refused.get_data(as_text=True), "all 117 empty completions are reported at once"
+    data.update({f"rows-{n}-completion": "100%" for n in range(117)})
+    assert client.post(f"/tasks/{guid}", data=data).status_code == 302
+    with app.app_context():
+        assert InboxTask.by_guid(guid).status == TaskStatus.COMPLETED

@@ -45,7 +45,25 @@ def cards_for(role: Role | None, org_code: str) -> list[dict]:
             "url": url_for("indicators.index"),
         },
     ]
+    cards.append(
+        {
+            "icon": "bar-chart",
+            "title": _l("Results"),
+            "text": _l("Rankings, each round's results, awards and feedback reports."),
+            "url": url_for("results.index"),
+        }
+    )
     if role in (Role.OFFICE, Role.LEADERSHIP, Role.ADMIN):
+        cards.append(
+            {
+                "icon": "calendar3",
+                "title": _l("Annual cycle"),
+                "text": _l(
+                    "Start a year, open a phase early, follow declarations and every phase's progress."
+                ),
+                "url": url_for("cycle.index"),
+            }
+        )
         cards.append(
             {
                 "icon": "buildings",
