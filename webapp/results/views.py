@@ -65,6 +65,8 @@ def year(year: int):
         annual_published=bool(annual and annual.published_at),
         own_city=own_city,
         is_department=current_user.has_role(Role.DEPARTMENT),
+        city_names={c.code: c.short_name for c in results.cities()},
+        key_points={str(p.number): p.name for p in indicator_service.key_points(scheme_year)},
         RoundKind=RoundKind,
     )
 

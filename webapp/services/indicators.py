@@ -198,3 +198,11 @@ def compare_trees(current: dict, previous: dict) -> Comparison:
         renamed=[(before[c], now[c]) for c in common if before[c]["name"] != now[c]["name"]],
         moved=[(before[c], now[c]) for c in common if before[c]["key_point"] != now[c]["key_point"]],
     )
+
+
+def key_points(scheme_year: SchemeYear) -> list[KeyPoint]:
+    return list(
+        db.session.scalars(
+            select(KeyPoint).where(KeyPoint.scheme_year_id == scheme_year.id).order_by(KeyPoint.number)
+        )
+    )
