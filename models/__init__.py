@@ -5,6 +5,7 @@ from models.evaluation import (
     AnnualResult,
     CityFeedback,
     EvaluationRound,
+    Evidence,
     RoundKind,
     RoundStatus,
     Score,
@@ -51,6 +52,7 @@ from models.workflow import (
 __all__ = [
     "AnnualResult",
     "CityFeedback",
+    "Evidence",
     "EvaluationRound",
     "RoundKind",
     "RoundStatus",

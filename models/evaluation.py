@@ -222,3 +222,43 @@ class CityFeedback(db.Model):
     advice: Mapped[str] = mapped_column(Text, default="")
     written_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Evidence(db.Model):
+    """A file backing a city's self-report or a department's verification of one indicator.
+
+    The bytes live outside the web root (instance/evidence/, named by their SHA-256) and are served
+    only through a view that checks `can_view`.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_round.id", ondelete="CASCADE"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))  # the uploading organisation
+    kind: Mapped[str] = mapped_column(String(16))  # self_report | verification
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    task_guid: Mapped[str] = mapped_column(String(36), default="")
+
+    indicator: Mapped[Indicator] = relationship()
+    city: Mapped[OrgUnit] = relationship(foreign_keys=[city_id])
+    org: Mapped[OrgUnit] = relationship(foreign_keys=[org_id])
+
+    def can_view(self, user) -> bool:
+        """The uploading organisation, the indicator's departments, and the office, leadership and admins."""
+        from models.org import OVERSIGHT_ROLES
+
+        if user.has_any_role(OVERSIGHT_ROLES):
+            return True
+        if user.org.root() is self.org.root():
+            return True
+        owners = {self.indicator.owner_id, *(o.id for o in self.indicator.co_owners)}
+        return user.org_id in owners

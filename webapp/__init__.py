@@ -46,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
     from webapp.cycle import bp as cycle_bp
+    from webapp.evidence import bp as evidence_bp
     from webapp.home import bp as home_bp
     from webapp.inbox import bp as inbox_bp
     from webapp.indicators import bp as indicators_bp
@@ -60,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         inbox_bp,
         tasks_bp,
         cycle_bp,
+        evidence_bp,
         orgs_bp,
         indicators_bp,
         results_bp,

@@ -67,6 +67,10 @@ def test_every_route_is_covered_by_the_access_table(app):
         "/results/<int:year>/<kind>/city/<code>",
         "/results/<int:year>/<kind>/city/<code>.<fmt>",
         "/results/<int:year>/province.<fmt>",
+        # evidence downloads are checked per file in test_evidence.py
+        "/evidence/<int:evidence_id>",
+        # score templates are checked per task in test_score_excel.py
+        "/tasks/<guid>/template.xlsx",
         "/orgs/<code>",
         "/tasks/<guid>",
     }
@@ -76,6 +80,9 @@ def test_every_route_is_covered_by_the_access_table(app):
         "/indicators/<int:year>/indicator/<code>/delete",
         "/cycle/<int:instance_id>/phase/<phase>",
         "/cycle/<int:year>/revision",
+        "/evidence/upload/<guid>",
+        "/tasks/<guid>/template",
+        "/evidence/<int:evidence_id>/delete",
     }
     assert templated == examples | posts, "add examples of new routes to ROUTES"
 

@@ -585,13 +585,55 @@ def _acknowledge(ctx: TaskContext, values: dict[str, Any]) -> None:
     db.session.flush()
 
 
+def _evidence_context(ctx: TaskContext) -> dict[str, Any]:
+    """The task's files with an upload form (self-report, verification), or the round's files for scoring."""
+    from models.workflow import TaskStatus
+    from webapp.services import evidence as evidence_service
+
+    round_ = _round(ctx)
+    if ctx.task.form_key == "round.score":
+        owned = _owned(ctx)
+        files = [
+            e for group in evidence_service.for_rows(round_.id, [i.id for i in owned]).values() for e in group
+        ]
+        return {"can_upload": False, "files": files, "indicators": [], "cities": []}
+    verification = ctx.task.form_key == "year_end.verify"
+    return {
+        "can_upload": ctx.task.status == TaskStatus.OPEN and ctx.task.is_for(ctx.user),
+        "files": evidence_service.for_task(ctx.task),
+        "indicators": _owned(ctx) if verification else _year(ctx).indicators(),
+        "cities": _cities() if verification else [],
+    }
+
+
 FORMS = [
     FormDefinition("round.open", OpenRoundForm, handler=_open, prefill=_open_prefill, check=_open_check),
     FormDefinition(
-        "round.self_report", SelfReportForm, handler=_report, prefill=_report_prefill, check=_report_check
+        "round.self_report",
+        SelfReportForm,
+        handler=_report,
+        prefill=_report_prefill,
+        check=_report_check,
+        context=_evidence_context,
+        template="tasks/context/evidence.html",
     ),
-    FormDefinition("round.score", ScoreForm, handler=_score, prefill=_score_prefill, check=_score_check),
-    FormDefinition("year_end.verify", VerifyForm, handler=_verify, prefill=_verify_prefill),
+    FormDefinition(
+        "round.score",
+        ScoreForm,
+        handler=_score,
+        prefill=_score_prefill,
+        check=_score_check,
+        context=_evidence_context,
+        template="tasks/context/evidence.html",
+    ),
+    FormDefinition(
+        "year_end.verify",
+        VerifyForm,
+        handler=_verify,
+        prefill=_verify_prefill,
+        context=_evidence_context,
+        template="tasks/context/evidence.html",
+    ),
     FormDefinition(
         "round.review",
         ReviewForm,

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from io import BytesIO
+
+from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -8,11 +10,14 @@ from models.db import db
 from models.i18n import lazy_gettext as _l
 from models.workflow import AuditEvent
 from webapp.errors import render_error
+from webapp.services import score_excel
 from webapp.services import tasks as task_service
 from webapp.tasks import bp
 from workflows import forms
 
 ACTIONS = ("draft", "complete", "claim", "unclaim")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def _history(task):
@@ -86,3 +91,41 @@ def show(guid: str):
     if len(result.ready_for_user) == 1:
         return redirect(url_for("tasks.show", guid=result.ready_for_user[0].task_guid))
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<guid>/template.xlsx")
+@login_required
+def score_template(guid: str):
+    """The score grid as an Excel template to fill in offline."""
+    try:
+        task = score_excel.score_task(guid, current_user)
+        data = score_excel.score_template(task, current_user)
+    except task_service.TaskError as exc:
+        return render_error(exc.status, exc.message)
+    return send_file(
+        BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=score_excel.template_filename(task)
+    )
+
+
+@bp.route("/<guid>/template", methods=["POST"])
+@login_required
+def upload_template(guid: str):
+    """A filled template becomes the task's draft; the user reviews and submits it on the task page."""
+    try:
+        task = score_excel.score_task(guid, current_user)
+        upload = request.files.get("workbook")
+        if upload is None or not upload.filename:
+            return render_error(400, _l("Choose an .xlsx file to upload."))
+        data = upload.read(MAX_UPLOAD + 1)
+        if len(data) > MAX_UPLOAD:
+            return render_error(413, _l("The file is larger than 5 MB."))
+        score_excel.apply_template(task, current_user, data)
+    except score_excel.ScoreWorkbookInvalid as exc:
+        db.session.rollback()
+        return render_template("tasks/template_errors.html", task=task, errors=exc.errors), 422
+    except task_service.TaskError as exc:
+        db.session.rollback()
+        return render_error(exc.status, exc.message)
+    db.session.commit()
+    flash(_l("The scores from the workbook are saved as your draft. Review them, then submit."), "success")
+    return redirect(url_for("tasks.show", guid=guid))

@@ -1,0 +1,176 @@
+"""Evidence files: type and size checked, stored by content hash outside the web root, served to those allowed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from models.db import db
+from models.evaluation import EvaluationRound, Evidence, RoundKind
+from models.i18n import lazy_gettext as _l
+from models.org import User
+from models.scheme import Indicator
+from models.workflow import InboxTask, TaskStatus
+from webapp.services import audit
+from webapp.services import tasks as task_service
+
+MAX_BYTES = 10 * 1024 * 1024
+# extension → (content type, accepted leading bytes): the name and the content must agree
+ALLOWED = {
+    ".pdf": ("application/pdf", (b"%PDF",)),
+    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (b"PK\x03\x04",)),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (b"PK\x03\x04",)),
+    ".pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", (b"PK\x03\x04",)),
+    ".doc": ("application/msword", (b"\xd0\xcf\x11\xe0",)),
+    ".xls": ("application/vnd.ms-excel", (b"\xd0\xcf\x11\xe0",)),
+    ".ppt": ("application/vnd.ms-powerpoint", (b"\xd0\xcf\x11\xe0",)),
+}
+# which tasks may attach evidence, and as what
+TASK_KINDS = {"round.self_report": "self_report", "year_end.verify": "verification"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def storage_root(instance_path: str) -> Path:
+    return Path(instance_path) / "evidence"
+
+
+def _path(root: Path, sha256: str) -> Path:
+    return root / sha256[:2] / sha256
+
+
+def check_file(upload: Upload) -> str:
+    """The content type, or FormInvalid naming the rule the file breaks."""
+    name = os.path.basename(upload.filename or "").strip()
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in ALLOWED:
+        raise task_service.FormInvalid(
+            {"file": [str(_l("Only PDF, images (PNG, JPEG) and Office files can be attached."))]}
+        )
+    if not upload.data:
+        raise task_service.FormInvalid({"file": [str(_l("The file is empty."))]})
+    if len(upload.data) > MAX_BYTES:
+        raise task_service.FormInvalid(
+            {"file": [str(_l("The file is larger than %(mb)d MB.", mb=MAX_BYTES // 1024 // 1024))]}
+        )
+    content_type, magic = ALLOWED[ext]
+    if not upload.data.startswith(magic):
+        raise task_service.FormInvalid(
+            {"file": [str(_l("The file's content does not match its name (%(ext)s).", ext=ext))]}
+        )
+    return content_type
+
+
+def attach(
+    task_guid: str, user: User, indicator_code: str, city_code: str | None, upload: Upload, root: Path
+) -> Evidence:
+    """Attach a file to an indicator (and, for a department's verification, a city) of the user's open task."""
+    task = task_service.get_task(task_guid, user)
+    if task.form_key not in TASK_KINDS:
+        raise task_service.Conflict(str(_l("Files cannot be attached to this task.")))
+    if task.status != TaskStatus.OPEN or not task.is_for(user):
+        raise task_service.Forbidden(
+            str(_l("Only the task's organisation can attach files while it is open."))
+        )
+    kind = TASK_KINDS[task.form_key]
+    round_ = EvaluationRound.find(task.instance.scheme_year_id, RoundKind(task.scope))
+    indicator = db.session.scalar(
+        select(Indicator).where(
+            Indicator.scheme_year_id == task.instance.scheme_year_id, Indicator.code == indicator_code
+        )
+    )
+    if indicator is None or (kind == "verification" and indicator.owner_id != task.org_id):
+        raise task_service.FormInvalid({"indicator": [str(_l("Choose one of the task's indicators."))]})
+    city_id = task.org_id
+    if kind == "verification":
+        from models.org import OrgKind, OrgUnit
+
+        city = OrgUnit.by_code(city_code or "")
+        if city is None or city.kind != OrgKind.CITY:
+            raise task_service.FormInvalid({"city": [str(_l("Choose the city."))]})
+        city_id = city.id
+    content_type = check_file(upload)
+    digest = hashlib.sha256(upload.data).hexdigest()
+    path = _path(root, digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(upload.data)
+        os.replace(tmp, path)  # atomic: a half-written file is never served
+    evidence = Evidence(
+        round_id=round_.id,
+        city_id=city_id,
+        indicator_id=indicator.id,
+        org_id=user.org_id,
+        kind=kind,
+        filename=os.path.basename(upload.filename)[:200],
+        content_type=content_type,
+        size=len(upload.data),
+        sha256=digest,
+        uploaded_by_id=user.id,
+        task_guid=task.task_guid,
+    )
+    db.session.add(evidence)
+    audit.record(
+        "evidence.attached",
+        user,
+        instance_id=task.instance_id,
+        task_guid=task.task_guid,
+        detail={"file": evidence.filename, "sha256": digest},
+    )
+    db.session.flush()
+    return evidence
+
+
+def remove(evidence_id: int, user: User) -> Evidence:
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise task_service.NotFound(str(_l("There is no such file.")))
+    task = InboxTask.by_guid(evidence.task_guid)
+    if task is None or task.status != TaskStatus.OPEN or not task.is_for(user):
+        raise task_service.Forbidden(
+            str(_l("Only the task's organisation can remove files while it is open."))
+        )
+    db.session.delete(evidence)
+    audit.record("evidence.removed", user, task_guid=evidence.task_guid, detail={"file": evidence.filename})
+    db.session.flush()
+    return evidence
+
+
+def readable(evidence_id: int, user: User, root: Path) -> tuple[Evidence, Path]:
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise task_service.NotFound(str(_l("There is no such file.")))
+    if not evidence.can_view(user):
+        raise task_service.Forbidden(str(_l("This file is not yours to open.")))
+    return evidence, _path(root, evidence.sha256)
+
+
+def for_task(task: InboxTask) -> list[Evidence]:
+    return list(
+        db.session.scalars(select(Evidence).where(Evidence.task_guid == task.task_guid).order_by(Evidence.id))
+    )
+
+
+def for_rows(round_id: int, indicator_ids: list[int]) -> dict[tuple[int, int], list[Evidence]]:
+    """Evidence of a round by (indicator, city): what a scoring department sees beside each row."""
+    out: dict[tuple[int, int], list[Evidence]] = {}
+    query = (
+        select(Evidence)
+        .where(Evidence.round_id == round_id, Evidence.indicator_id.in_(indicator_ids))
+        .order_by(Evidence.id)
+    )
+    for e in db.session.scalars(query):
+        out.setdefault((e.indicator_id, e.city_id), []).append(e)
+    return out
