@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, Text, event
+from sqlalchemy import DateTime, Enum, MetaData, Text, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -58,6 +59,18 @@ class JSONText(TypeDecorator):
 
     def process_result_value(self, value: str | None, dialect) -> Any:
         return None if value is None else json.loads(value)
+
+
+def enum_column(cls: type[enum.Enum], name: str, length: int = 16) -> Enum:
+    """An enum stored as its values in a VARCHAR with a CHECK constraint (portable; no native enum types)."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def utcnow() -> datetime:

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Integer,
     Numeric,
@@ -19,21 +18,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.db import JSONText, UTCDateTime, db, utcnow
+from models.db import JSONText, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
 from models.org import OrgUnit
 from models.scheme import Indicator
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class RoundKind(enum.StrEnum):
@@ -76,8 +64,10 @@ class EvaluationRound(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[RoundKind] = mapped_column(_enum(RoundKind, "round_kind"))
-    status: Mapped[RoundStatus] = mapped_column(_enum(RoundStatus, "round_status"), default=RoundStatus.OPEN)
+    kind: Mapped[RoundKind] = mapped_column(enum_column(RoundKind, "round_kind"))
+    status: Mapped[RoundStatus] = mapped_column(
+        enum_column(RoundStatus, "round_status"), default=RoundStatus.OPEN
+    )
     report_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     score_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -112,7 +102,7 @@ class Submission(db.Model):
     round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_round.id", ondelete="CASCADE"), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     kind: Mapped[str] = mapped_column(String(16))  # self_report | scores | verification
-    status: Mapped[SubmissionStatus] = mapped_column(_enum(SubmissionStatus, "submission_status"))
+    status: Mapped[SubmissionStatus] = mapped_column(enum_column(SubmissionStatus, "submission_status"))
     submissions: Mapped[int] = mapped_column(Integer, default=0)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -188,7 +178,7 @@ class Verification(db.Model):
     scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), index=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
     city_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
-    result: Mapped[VerificationResult] = mapped_column(_enum(VerificationResult, "verification_result"))
+    result: Mapped[VerificationResult] = mapped_column(enum_column(VerificationResult, "verification_result"))
     note: Mapped[str] = mapped_column(Text, default="")
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Integer,
     Numeric,
@@ -20,21 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.db import JSONText, UTCDateTime, db, utcnow
+from models.db import JSONText, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
 from models.org import OrgUnit, User
 from models.scheme import KeyPoint, SchemeYear
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class Phase(enum.StrEnum):
@@ -73,7 +61,7 @@ class YearPhase(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), index=True)
-    phase: Mapped[Phase] = mapped_column(_enum(Phase, "phase"))
+    phase: Mapped[Phase] = mapped_column(enum_column(Phase, "phase"))
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -124,7 +112,7 @@ class Declaration(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
-    status: Mapped[DeclarationStatus] = mapped_column(_enum(DeclarationStatus, "declaration_status"))
+    status: Mapped[DeclarationStatus] = mapped_column(enum_column(DeclarationStatus, "declaration_status"))
     submissions: Mapped[int] = mapped_column(Integer, default=0)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -220,13 +208,13 @@ class SystemComment(db.Model):
     scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), index=True)
     indicator_code: Mapped[str] = mapped_column(String(16), default="")  # "" for a general comment
     indicator_name: Mapped[str] = mapped_column(String(200), default="")
-    source: Mapped[CommentSource] = mapped_column(_enum(CommentSource, "comment_source"))
+    source: Mapped[CommentSource] = mapped_column(enum_column(CommentSource, "comment_source"))
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     author_org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     task_guid: Mapped[str | None] = mapped_column(String(36))
-    handling: Mapped[Handling] = mapped_column(_enum(Handling, "handling"), default=Handling.PENDING)
+    handling: Mapped[Handling] = mapped_column(enum_column(Handling, "handling"), default=Handling.PENDING)
     handling_reason: Mapped[str] = mapped_column(Text, default="")
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,11 +6,11 @@ import enum
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models.db import UTCDateTime, db, utcnow
+from models.db import UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
 
 
@@ -71,17 +71,6 @@ ROLE_TITLES = {
 OVERSIGHT_ROLES = frozenset({Role.LEADERSHIP, Role.OFFICE, Role.ADMIN})
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class OrgUnit(db.Model):
     __tablename__ = "org_unit"
 
@@ -89,7 +78,7 @@ class OrgUnit(db.Model):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     short_name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"), index=True)
+    kind: Mapped[OrgKind] = mapped_column(enum_column(OrgKind, "org_kind", 32), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -124,7 +113,7 @@ class UserRole(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role", 32))
 
 
 class User(db.Model):

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Integer,
     Numeric,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.db import db
+from models.db import db, enum_column
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit
 
@@ -62,16 +61,7 @@ class Scheme(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     evaluator_org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
-    evaluated_kind: Mapped[OrgKind] = mapped_column(
-        Enum(
-            OrgKind,
-            name="org_kind",
-            native_enum=False,
-            create_constraint=True,
-            length=32,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    evaluated_kind: Mapped[OrgKind] = mapped_column(enum_column(OrgKind, "org_kind", 32))
 
     evaluator_org: Mapped[OrgUnit] = relationship()
     years: Mapped[list[SchemeYear]] = relationship(back_populates="scheme", order_by="SchemeYear.year")
@@ -99,14 +89,7 @@ class SchemeYear(db.Model):
     year: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[YearStatus] = mapped_column(
-        Enum(
-            YearStatus,
-            name="year_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        enum_column(YearStatus, "year_status", 16),
         default=YearStatus.DRAFT,
     )
     total_weight: Mapped[Decimal] = mapped_column(Weight, default=TOTAL_WEIGHT)

@@ -10,7 +10,6 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,20 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.db import JSONText, UTCDateTime, db, utcnow
+from models.db import JSONText, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
 from models.org import OrgUnit, Role, User
-
-
-def _enum(cls: type[enum.Enum], name: str, length: int = 16) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=length,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class InstanceStatus(enum.StrEnum):
@@ -106,7 +94,7 @@ class ProcessInstance(db.Model):
     scheme_year_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_year.id"), index=True)
     phase: Mapped[str] = mapped_column(String(50), default="")
     round: Mapped[str] = mapped_column(String(50), default="")
-    status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus, "instance_status"), index=True)
+    status: Mapped[InstanceStatus] = mapped_column(enum_column(InstanceStatus, "instance_status"), index=True)
     state: Mapped[str] = mapped_column(Text)
     serializer_version: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -139,7 +127,7 @@ class InboxTask(db.Model):
     element_id: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     lane: Mapped[str] = mapped_column(String(50), default="")
-    role: Mapped[Role] = mapped_column(_enum(Role, "role", 32))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role", 32))
     org_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     # the one user who may do it (e.g. an assigned expert); None: anyone of the role in the org
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
@@ -150,7 +138,9 @@ class InboxTask(db.Model):
     form_key: Mapped[str] = mapped_column(String(100))
     instructions: Mapped[str] = mapped_column(Text, default="")
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"), default=TaskStatus.OPEN)
+    status: Mapped[TaskStatus] = mapped_column(
+        enum_column(TaskStatus, "task_status"), default=TaskStatus.OPEN
+    )
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     draft: Mapped[dict | None] = mapped_column(JSONText)
