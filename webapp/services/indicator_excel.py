@@ -299,7 +299,7 @@ def import_workbook(scheme_year: SchemeYear, data: bytes) -> ImportSummary:
             year=scheme_year.year,
         )
         raise WorkbookInvalid([RowError("", 0, "", str(reason))])
-    values = _read_rows(data)
+    values = read_sheet(data, SHEET)
     columns = _header_columns(values[0] if values else ())
     departments = list(db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.DEPARTMENT)))
     problems = _Problems()
@@ -312,30 +312,29 @@ def import_workbook(scheme_year: SchemeYear, data: bytes) -> ImportSummary:
     return _replace_system(scheme_year, sheet.rows)
 
 
-def _read_rows(data: bytes) -> list[tuple[Any, ...]]:
+def read_sheet(
+    data: bytes, sheet: str, invalid: type[WorkbookInvalid] | None = None
+) -> list[tuple[Any, ...]]:
+    """Every row of one sheet of an uploaded workbook; `invalid` (default WorkbookInvalid) when unreadable."""
+    error = invalid or WorkbookInvalid
+    unreadable = [RowError("", 0, "", str(_l("The file is not a readable Excel workbook (.xlsx).")))]
     try:
         workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds of error for a file that is not a workbook
-        raise _unreadable() from exc
+        raise error(unreadable) from exc
     try:
-        if SHEET not in workbook.sheetnames:
-            reason = _l("The workbook has no sheet named “%(sheet)s”.", sheet=SHEET)
-            raise WorkbookInvalid([RowError(SHEET, 0, "", str(reason))])
-        rows = workbook[SHEET]
+        if sheet not in workbook.sheetnames:
+            reason = _l("The workbook has no sheet named “%(sheet)s”.", sheet=sheet)
+            raise error([RowError(sheet, 0, "", str(reason))])
+        rows = workbook[sheet]
         rows.reset_dimensions()  # read-only mode trusts the size the file declares, which some tools get wrong
         return list(rows.iter_rows(values_only=True))
-    except WorkbookInvalid:
+    except error:
         raise
     except Exception as exc:  # the sheet itself is parsed lazily and may be broken
-        raise _unreadable() from exc
+        raise error(unreadable) from exc
     finally:
         workbook.close()
-
-
-def _unreadable() -> WorkbookInvalid:
-    return WorkbookInvalid(
-        [RowError("", 0, "", str(_l("The file is not a readable Excel workbook (.xlsx).")))]
-    )
 
 
 def _header_columns(header: tuple[Any, ...]) -> dict[str, int]:

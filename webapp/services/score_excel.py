@@ -14,7 +14,7 @@ from decimal import Decimal
 from io import BytesIO
 from typing import Any, cast
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -25,6 +25,7 @@ from models.org import User
 from models.rules import scoring
 from models.scheme import Indicator, SchemeYear
 from models.workflow import InboxTask
+from webapp.services import indicator_excel
 from webapp.services import tasks as task_service
 from webapp.services.indicator_excel import RowError
 from workflows.forms.values import raw_values
@@ -67,10 +68,8 @@ _READ_ONLY_FILL = PatternFill("solid", fgColor="E7E6E6")
 _READ_ONLY_FONT = Font(color="595959")
 
 
-class ScoreWorkbookInvalid(Exception):
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__("; ".join(f"{e.sheet}!{e.row} {e.column}: {e.reason}" for e in errors[:5]))
-        self.errors = errors
+class ScoreWorkbookInvalid(indicator_excel.WorkbookInvalid):
+    """A score template that cannot be applied; `errors` lists every problem."""
 
 
 # ---------------------------------------------------------------- access
@@ -188,7 +187,7 @@ class _Problems:
 def apply_template(task: InboxTask, user: User, data: bytes) -> InboxTask:
     """Keep the workbook's scores as the task's draft, or raise ScoreWorkbookInvalid with every problem."""
     _check(task, user)
-    values = _read_rows(data)
+    values = indicator_excel.read_sheet(data, SHEET, ScoreWorkbookInvalid)
     columns = _header_columns(values[0] if values else ())
     grid = _grid(task, user)
     weights = {code: i.weight for code, i in _indicators(task).items()}
@@ -287,32 +286,6 @@ def _checked(
     if len(problems.items) > found:
         return None
     return format(score, "f"), reason
-
-
-def _read_rows(data: bytes) -> list[tuple[Any, ...]]:
-    try:
-        workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds of error for a file that is not a workbook
-        raise _unreadable() from exc
-    try:
-        if SHEET not in workbook.sheetnames:
-            reason = _l("The workbook has no sheet named “%(sheet)s”.", sheet=SHEET)
-            raise ScoreWorkbookInvalid([RowError(SHEET, 0, "", str(reason))])
-        rows = workbook[SHEET]
-        rows.reset_dimensions()  # read-only mode trusts the size the file declares, which some tools get wrong
-        return list(rows.iter_rows(values_only=True))
-    except ScoreWorkbookInvalid:
-        raise
-    except Exception as exc:  # the sheet itself is parsed lazily and may be broken
-        raise _unreadable() from exc
-    finally:
-        workbook.close()
-
-
-def _unreadable() -> ScoreWorkbookInvalid:
-    return ScoreWorkbookInvalid(
-        [RowError("", 0, "", str(_l("The file is not a readable Excel workbook (.xlsx).")))]
-    )
 
 
 def _header_columns(header: tuple[Any, ...]) -> dict[str, int]:
