@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from models.db import db, enum_column
 from models.i18n import lazy_gettext as _l
@@ -111,7 +111,10 @@ class SchemeYear(db.Model):
     def indicators(self) -> list[Indicator]:
         return list(
             db.session.scalars(
-                select(Indicator).where(Indicator.scheme_year_id == self.id).order_by(Indicator.seq)
+                select(Indicator)
+                .where(Indicator.scheme_year_id == self.id)
+                .order_by(Indicator.seq)
+                .options(selectinload(Indicator.key_point), selectinload(Indicator.owner))
             )
         )
 

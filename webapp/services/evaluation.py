@@ -147,6 +147,18 @@ def _open(ctx: TaskContext, values: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- self-report
 
 
+def _declared_targets(scheme_year_id: int) -> dict[tuple[int, str], str]:
+    """The targets departments declared for their indicators: (department, indicator name) → target."""
+    from models.formation import Declaration, DeclarationStatus, DeclaredIndicator
+
+    rows = db.session.execute(
+        select(Declaration.department_id, DeclaredIndicator.name, DeclaredIndicator.target)
+        .join(DeclaredIndicator, DeclaredIndicator.declaration_id == Declaration.id)
+        .where(Declaration.scheme_year_id == scheme_year_id, Declaration.status == DeclarationStatus.ACCEPTED)
+    ).all()
+    return {(dept, name): target for dept, name, target in rows if target}
+
+
 def _report_prefill(ctx: TaskContext) -> dict[str, Any]:
     round_ = _round(ctx)
     items = {
@@ -157,13 +169,18 @@ def _report_prefill(ctx: TaskContext) -> dict[str, Any]:
             )
         )
     }
+    targets = _declared_targets(ctx.instance.scheme_year_id)
     rows = []
     for ind in _year(ctx).indicators():
         item = items.get(ind.id)
+        label = f"{ind.key_point.number}. {ind.key_point.name} › {_label(ind)}"
+        target = targets.get((ind.owner_id, ind.name))
+        if target:
+            label = str(_l("%(indicator)s; target: %(target)s", indicator=label, target=target))
         rows.append(
             {
                 "code": ind.code,
-                "indicator": _label(ind),
+                "indicator": label,
                 "completion": item.completion if item else "",
                 "narrative": item.narrative if item else "",
             }
