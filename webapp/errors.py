@@ -14,6 +14,7 @@ MESSAGES = {
     404: _l("The page you asked for does not exist."),
     405: _l("This action is not allowed here."),
     409: _l("This has already been done by someone else."),
+    413: _l("The upload is too large."),
     429: _l("Too many attempts. Please wait a moment and try again."),
     500: _l("Something went wrong on our side. The error has been logged; please try again later."),
 }

@@ -94,3 +94,10 @@ def test_responses_carry_security_headers(client):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_oversized_requests_get_a_clear_413(app_factory):
+    app = app_factory(MAX_CONTENT_LENGTH=1024)
+    response = app.test_client().post("/login", data={"username": "x" * 4096, "password": "y"})
+    assert response.status_code == 413
+    assert "上传的内容过大" in response.get_data(as_text=True)

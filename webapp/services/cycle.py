@@ -160,7 +160,7 @@ def participants() -> dict[str, list[str]]:
 def start_annual_cycle(scheme: Scheme, year: int, user: User | None) -> ProcessInstance:
     """Start the year's annual process (creating the year from the previous one when needed)."""
     if user is not None:
-        task_service._require_manager(user)
+        task_service.require_manager(user)
     scheme_year = ensure_scheme_year(scheme, year)
     running = annual_instance(scheme_year)
     if running is not None and running.status != InstanceStatus.COMPLETED:

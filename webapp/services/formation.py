@@ -535,7 +535,7 @@ def _approve_revision(ctx: TaskContext, values: dict[str, Any]) -> None:
 
 def start_revision(scheme_year: SchemeYear, user: User) -> ProcessInstance:
     """Open a formal revision of an approved system; the leadership must approve it again."""
-    task_service._require_manager(user)
+    task_service.require_manager(user)
     if scheme_year.status != YearStatus.APPROVED:
         raise task_service.Conflict(
             str(_l("Only an approved system can be revised, and only one revision at a time."))

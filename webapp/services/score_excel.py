@@ -79,7 +79,7 @@ def _check(task: InboxTask, user: User) -> None:
     """What save_draft requires (open, the user's role and org, not claimed by another), for a score task."""
     if task.form_key != FORM_KEY:
         raise task_service.NotFound(str(_l("This task has no score template.")))
-    task_service._check_actor(task, user)  # the very checks save_draft makes
+    task_service.check_actor(task, user)  # the very checks save_draft makes
 
 
 def score_task(task_guid: str, user: User) -> InboxTask:

@@ -95,7 +95,7 @@ def _completed_conflict(task: InboxTask) -> Conflict:
     return Conflict(str(_l("This task has been withdrawn by the process.")), status=task.status.value)
 
 
-def _check_actor(task: InboxTask, user: User) -> None:
+def check_actor(task: InboxTask, user: User) -> None:
     if task.status != TaskStatus.OPEN:
         raise _completed_conflict(task)
     if not task.is_for(user):
@@ -164,7 +164,7 @@ def as_formdata(data: Mapping[str, Any] | MultiDict | None) -> MultiDict:
 def save_draft(task_guid: str, user: User, data: Mapping[str, Any] | MultiDict) -> InboxTask:
     """Keep what the user typed, valid or not, without moving the workflow."""
     task = get_task(task_guid, user)
-    _check_actor(task, user)
+    check_actor(task, user)
     form = build_form(task, user, as_formdata(data))
     task.draft = raw_values(form)
     task.draft_saved_at = engine.now()
@@ -175,7 +175,7 @@ def save_draft(task_guid: str, user: User, data: Mapping[str, Any] | MultiDict) 
 
 def claim_task(task_guid: str, user: User) -> InboxTask:
     task = get_task(task_guid, user)
-    _check_actor(task, user)
+    check_actor(task, user)
     if task.claimed_by_id != user.id:
         task.claimed_by_id, task.claimed_at = user.id, engine.now()
         audit.record("task.claimed", user, instance_id=task.instance_id, task_guid=task.task_guid)
@@ -205,7 +205,7 @@ def unclaim_task(task_guid: str, user: User) -> InboxTask:
 def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDict) -> Completion:
     """Validate, write the domain records, run the task and the engine, sync the inbox, audit."""
     task = get_task(task_guid, user)
-    _check_actor(task, user)
+    check_actor(task, user)
     definition = forms.get(task.form_key)
     form = build_form(task, user, as_formdata(data))
     errors = validate_form(task, user, form)
@@ -217,7 +217,7 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
     task = db.session.scalars(
         select(InboxTask).where(InboxTask.id == task.id).execution_options(populate_existing=True)
     ).one()
-    _check_actor(task, user)
+    check_actor(task, user)
     if instance.status == InstanceStatus.INCIDENT:
         raise Conflict(str(_l("The process is stopped by an incident; the office has been told.")))
 
@@ -249,7 +249,7 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
     )
 
 
-def _require_manager(user: User) -> None:
+def require_manager(user: User) -> None:
     if not user.has_any_role(PROCESS_MANAGERS):
         raise Forbidden(str(_l("Only the performance office can manage processes.")))
 
@@ -266,7 +266,7 @@ def start_process(
 ) -> ProcessInstance:
     """Start the latest definition of a process (user None: the system, e.g. the simulation)."""
     if user is not None:
-        _require_manager(user)
+        require_manager(user)
     try:
         instance, result = engine.start_instance(
             process_id,
@@ -301,7 +301,7 @@ def send_message(
     instance_id: int, name: str, user: User, payload: dict[str, Any] | None = None
 ) -> ProcessInstance:
     """Deliver a message to a waiting instance, e.g. the office starting a phase before its date."""
-    _require_manager(user)
+    require_manager(user)
     instance = _locked(instance_id)
     workflow = engine.load(instance)
     try:
@@ -320,7 +320,7 @@ def send_message(
 
 
 def retry_instance(instance_id: int, user: User) -> ProcessInstance:
-    _require_manager(user)
+    require_manager(user)
     instance = _locked(instance_id)
     if instance.status != InstanceStatus.INCIDENT:
         raise Conflict(str(_l("The process has no incident to retry.")))
