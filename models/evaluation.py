@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.db import JSONText, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
-from models.org import OrgUnit
+from models.org import OVERSIGHT_ROLES, OrgUnit
 from models.scheme import Indicator
 
 
@@ -244,8 +244,6 @@ class Evidence(db.Model):
 
     def can_view(self, user) -> bool:
         """The uploading organisation, the indicator's departments, and the office, leadership and admins."""
-        from models.org import OVERSIGHT_ROLES
-
         if user.has_any_role(OVERSIGHT_ROLES):
             return True
         if user.org.root() is self.org.root():

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
@@ -17,7 +17,9 @@ from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStat
 from webapp.api import bp
 from webapp.api.openapi import openapi_document
 from webapp.auth.views import throttle_policy
-from webapp.services import accounts, tokens
+from webapp.services import accounts, feedback, results, tokens
+from webapp.services import formation as formation_service
+from webapp.services import indicators as indicator_service
 from webapp.services import tasks as task_service
 from workflows import forms
 from workflows.forms.schema import json_schema
@@ -288,10 +290,6 @@ def processes():
 
 
 def _api_year(year: int):
-    from flask import current_app
-
-    from webapp.services import indicators as indicator_service
-
     try:
         return indicator_service.find_scheme_year(current_app.config["DEFAULT_SCHEME"], year)
     except indicator_service.SchemeYearNotFound:
@@ -301,9 +299,6 @@ def _api_year(year: int):
 @bp.get("/v1/years/<int:year>/indicators")
 @api_login_required
 def year_indicators(year: int):
-    from webapp.services import formation as formation_service
-    from webapp.services import indicators as indicator_service
-
     scheme_year = _api_year(year)
     if scheme_year is None:
         return error(404, "not_found", _l("There is no indicator system for %(year)d.", year=year))
@@ -316,8 +311,6 @@ def year_indicators(year: int):
 @api_login_required
 def year_results(year: int):
     """Published results (the office and the leadership also before publication); a city's details only for itself."""
-    from webapp.services import feedback, results
-
     scheme_year = _api_year(year)
     if scheme_year is None:
         return error(404, "not_found", _l("There is no indicator system for %(year)d.", year=year))

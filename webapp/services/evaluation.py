@@ -23,11 +23,13 @@ from models.evaluation import (
     Verification,
     VerificationResult,
 )
-from models.formation import Phase, YearPhase
+from models.formation import Declaration, DeclarationStatus, DeclaredIndicator, Phase, YearPhase
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, Role
 from models.rules import scoring
 from models.scheme import Indicator, KeyPoint, SchemeYear
+from models.workflow import TaskStatus
+from webapp.services import evidence as evidence_service
 from webapp.services import indicators as indicator_service
 from webapp.services import notifications, results
 from webapp.services.cycle import LOCAL, local_end
@@ -149,8 +151,6 @@ def _open(ctx: TaskContext, values: dict[str, Any]) -> dict[str, Any]:
 
 def _declared_targets(scheme_year_id: int) -> dict[tuple[int, str], str]:
     """The targets departments declared for their indicators: (department, indicator name) → target."""
-    from models.formation import Declaration, DeclarationStatus, DeclaredIndicator
-
     rows = db.session.execute(
         select(Declaration.department_id, DeclaredIndicator.name, DeclaredIndicator.target)
         .join(DeclaredIndicator, DeclaredIndicator.declaration_id == Declaration.id)
@@ -604,9 +604,6 @@ def _acknowledge(ctx: TaskContext, values: dict[str, Any]) -> None:
 
 def _evidence_context(ctx: TaskContext) -> dict[str, Any]:
     """The task's files with an upload form (self-report, verification), or the round's files for scoring."""
-    from models.workflow import TaskStatus
-    from webapp.services import evidence as evidence_service
-
     round_ = _round(ctx)
     if ctx.task.form_key == "round.score":
         owned = _owned(ctx)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from models.db import db
 from models.evaluation import EvaluationRound, Evidence, RoundKind
 from models.i18n import lazy_gettext as _l
-from models.org import User
+from models.org import OrgKind, OrgUnit, User
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
 from webapp.services import audit
@@ -94,8 +94,6 @@ def attach(
         raise task_service.FormInvalid({"indicator": [str(_l("Choose one of the task's indicators."))]})
     city_id = task.org_id
     if kind == "verification":
-        from models.org import OrgKind, OrgUnit
-
         city = OrgUnit.by_code(city_code or "")
         if city is None or city.kind != OrgKind.CITY:
             raise task_service.FormInvalid({"city": [str(_l("Choose the city."))]})
