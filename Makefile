@@ -19,14 +19,20 @@ test: install assets translations lint lint-bpmn pytest pytest-pg
 
 install: system-packages $(VENV)/.installed
 
-# The Chinese font the PDF reports embed (webapp/services/reports.py); apt-get runs only when it is missing.
+# Debian packages: the Chinese font the PDF reports embed (webapp/services/reports.py), and Chromium
+# with a CJK font for the browser tests (tests/browser). apt-get runs only when one is missing.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+BROWSER_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-packages:
-	@if [ ! -f $(CJK_FONT) ]; then \
-		echo "installing fonts-wqy-microhei (the PDF reports' Chinese font)"; \
+	@missing=""; \
+	[ -f $(CJK_FONT) ] || missing="$$missing fonts-wqy-microhei"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -f $(BROWSER_FONT) ] || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-wqy-microhei; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 $(VENV)/.installed: pyproject.toml
@@ -43,6 +49,10 @@ $(VENDOR)/.built: package.json package-lock.json
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css* $(VENDOR)/bootstrap/css/
 	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js* $(VENDOR)/bootstrap/js/
 	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts $(VENDOR)/bootstrap-icons/
+	mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/echarts
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp -r node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/bpmn-js/
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
 	touch $@
 
 translations: install
