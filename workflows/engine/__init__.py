@@ -2,12 +2,14 @@
 
 Responsibilities, one module each: `definitions` (parse, validate, deploy, build), `state`
 (serialise), `runtime` (start, lock, run, timers, messages, incidents), `inbox` (mirror READY user
-tasks into the inbox table), `expressions` and `scripting` (the restricted evaluator), `clock`.
+tasks into the inbox table), `expressions` and `scripting` (the restricted evaluator), `clock`,
+`monitor` (what each element is doing, read-only).
 """
 
 from workflows.engine.clock import now, use_clock
 from workflows.engine.definitions import DefinitionError, deploy, inspect_bpmn, latest_definition
 from workflows.engine.expressions import ExpressionError, check_expression, check_script, evaluate, execute
+from workflows.engine.monitor import ElementState, element_states
 from workflows.engine.runtime import (
     MessageNotAwaited,
     StepResult,
@@ -25,6 +27,7 @@ from workflows.engine.runtime import (
 
 __all__ = [
     "DefinitionError",
+    "ElementState",
     "ExpressionError",
     "MessageNotAwaited",
     "StepResult",
@@ -34,6 +37,7 @@ __all__ = [
     "complete_user_task",
     "deliver_message",
     "deploy",
+    "element_states",
     "evaluate",
     "execute",
     "fire_due_timers",

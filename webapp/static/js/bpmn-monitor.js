@@ -1,0 +1,135 @@
+/* Draws BPMN diagrams with bpmn-js (vendor/bpmn-js, from npm at build time).
+ *
+ * #diagram on the office monitor: the process chosen in #diagram-select, with a badge per element
+ *   (open / overdue / incident / waiting / done) from #monitor-counts, refreshed from data-counts-url.
+ * [data-bpmn-url] anywhere else (the task page): one diagram, the element in data-highlight marked.
+ */
+(function () {
+  'use strict';
+  if (typeof window.BpmnJS !== 'function') { return; }
+
+  function fetchText(url) {
+    return fetch(url, { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) { throw new Error(url + ': ' + r.status); }
+      return r.text();
+    });
+  }
+
+  function showError(container, text) {
+    var p = document.createElement('p');
+    p.className = 'text-danger small p-3 mb-0';
+    p.textContent = text || 'The diagram could not be drawn.';
+    container.replaceChildren(p);
+  }
+
+  function badge(kind, text, label) {
+    var span = document.createElement('span');
+    span.className = 'overlay-badge overlay-' + kind;
+    span.textContent = text;
+    span.title = label;
+    span.setAttribute('aria-label', label);
+    span.dataset.kind = kind;
+    return span;
+  }
+
+  function renderCounts(viewer, container, counts) {
+    var overlays = viewer.get('overlays');
+    var registry = viewer.get('elementRegistry');
+    overlays.remove({ type: 'counts' });
+    Object.keys(counts || {}).forEach(function (elementId) {
+      if (!registry.get(elementId)) { return; }
+      var c = counts[elementId];
+      var box = document.createElement('div');
+      box.className = 'overlay-counts';
+      box.dataset.testid = 'overlay-' + elementId;
+      box.setAttribute('data-testid', 'overlay-' + elementId);
+      var d = container.dataset;
+      if (c.open) { box.appendChild(badge('open', String(c.open), c.open + ' ' + d.labelOpen)); }
+      if (c.overdue) { box.appendChild(badge('overdue', String(c.overdue), c.overdue + ' ' + d.labelOverdue)); }
+      if (c.incident) { box.appendChild(badge('incident', '!', d.labelIncident)); }
+      if (c.waiting) { box.appendChild(badge('waiting', '\u23F3', d.labelWaiting)); }
+      if (c.done && !c.open) { box.appendChild(badge('done', String(c.done), c.done + ' ' + d.labelDone)); }
+      box.dataset.open = c.open || 0;
+      box.dataset.overdue = c.overdue || 0;
+      box.dataset.done = c.done || 0;
+      if (box.childNodes.length) {
+        overlays.add(elementId, 'counts', { position: { top: -12, right: 12 }, scale: { min: 1 }, html: box });
+      }
+    });
+  }
+
+  function monitor(container) {
+    var select = document.getElementById('diagram-select');
+    var dataNode = document.getElementById('monitor-counts');
+    var allCounts = dataNode ? JSON.parse(dataNode.textContent) : {};
+    var viewer = new window.BpmnJS({ container: container });
+    var current = null;
+    var loading = 0;
+
+    function load() {
+      var option = select.options[select.selectedIndex];
+      if (!option) { return; }
+      var ticket = ++loading;  // only the latest choice may draw
+      current = option.value;
+      container.dataset.loaded = '';
+      fetchText(option.dataset.url)
+        .then(function (xml) {
+          if (ticket !== loading) { return null; }
+          return viewer.importXML(xml);
+        })
+        .then(function (done) {
+          if (done === null || ticket !== loading) { return; }
+          viewer.get('canvas').zoom('fit-viewport');
+          renderCounts(viewer, container, allCounts[current]);
+          container.dataset.loaded = current;
+        })
+        .catch(function () { showError(container, container.dataset.error); });
+    }
+
+    function refresh() {
+      return fetch(container.dataset.countsUrl, { credentials: 'same-origin' })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          allCounts = data.counts || {};
+          renderCounts(viewer, container, allCounts[current]);
+          Object.keys(data.totals || {}).forEach(function (key) {
+            var node = document.querySelector('[data-testid="total-' + key + '"]');
+            if (node) { node.textContent = data.totals[key]; }
+          });
+          var stamp = document.querySelector('[data-testid="refreshed"]');
+          if (stamp) { stamp.dataset.at = String(Date.now()); }
+        });
+    }
+
+    select.addEventListener('change', load);
+    var button = document.getElementById('diagram-refresh');
+    if (button) { button.addEventListener('click', function () { refresh(); }); }
+    window.setInterval(function () { if (!document.hidden) { refresh(); } }, 60000);
+    window.addEventListener('resize', function () {
+      if (container.dataset.loaded) { viewer.get('canvas').zoom('fit-viewport'); }
+    });
+    load();
+  }
+
+  function single(container) {
+    var viewer = new window.BpmnJS({ container: container });
+    fetchText(container.dataset.bpmnUrl)
+      .then(function (xml) { return viewer.importXML(xml); })
+      .then(function () {
+        var canvas = viewer.get('canvas');
+        var target = container.dataset.highlight;
+        if (target && viewer.get('elementRegistry').get(target)) {
+          canvas.addMarker(target, 'current-step');
+          viewer.get('overlays').add(target, { position: { bottom: 4, left: -4 },
+            scale: { min: 1 }, html: badge('here', container.dataset.labelHere || 'You are here', container.dataset.labelHere || '') });
+        }
+        canvas.zoom('fit-viewport');
+        container.dataset.loaded = 'true';
+      })
+      .catch(function () { showError(container, container.dataset.error); });
+  }
+
+  var main = document.getElementById('diagram');
+  if (main && document.getElementById('diagram-select')) { monitor(main); }
+  document.querySelectorAll('[data-bpmn-url]').forEach(single);
+})();
