@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -220,22 +222,55 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
+# A task's phase of the year: the round it belongs to (its scope), else the prefix of its form key.
+PHASE_BY_SCOPE = {"half_year": "half_year", "q3": "q3", "year_end": "year_end", "annual": "feedback"}
+PHASE_BY_FORM_PREFIX = {
+    "declaration": "declaration",
+    "formation": "formation",
+    "revision": "formation",
+    "feedback": "feedback",
+}
+INBOX_SORTS = ("due", "created", "title", "org", "completed")
+
+
+def phase_for(form_key: str, scope: str) -> str | None:
+    """The value of models.formation.Phase a task belongs to (by its round scope, else its form's
+    family), or None (e.g. a test process). The inbox, the monitor and the home page all use this."""
+    return PHASE_BY_SCOPE.get(scope) or PHASE_BY_FORM_PREFIX.get(form_key.split(".", 1)[0])
+
+
+def task_phase(task: InboxTask) -> str | None:
+    return phase_for(task.form_key, task.scope)
+
+
+def _phase_condition(phase: str):
+    scopes = [scope for scope, p in PHASE_BY_SCOPE.items() if p == phase]
+    prefixes = [prefix for prefix, p in PHASE_BY_FORM_PREFIX.items() if p == phase]
+    return or_(
+        InboxTask.scope.in_(scopes) if scopes else false(),
+        *(InboxTask.form_key.like(f"{prefix}.%") for prefix in prefixes),
+    )
+
+
 def inbox_query(
     user: User,
     *,
     status: str = "open",
     year: int | None = None,
     process_id: str | None = None,
-    sort: str = "due",
+    phase: str | None = None,
+    sort: str | None = None,
 ):
     """The user's inbox as one SELECT over inbox_task (and its instance), never a workflow.
 
     open: tasks for the user's roles in their org (or org-less ones), plus those they claimed;
-    completed: tasks the user completed.
+    completed: tasks the user completed. Each filter narrows an indexed scan of the user's rows
+    (ix_inbox_task_open_role_org, ix_inbox_task_completed_by_at), so history does not slow it.
     """
     from models.scheme import SchemeYear
 
-    query = select(InboxTask).join(InboxTask.instance)
+    sort = sort or ("completed" if status == "completed" else "due")
+    query = select(InboxTask)
     if status == "completed":
         query = query.where(InboxTask.completed_by_id == user.id, InboxTask.status == TaskStatus.COMPLETED)
     else:
@@ -243,16 +278,23 @@ def inbox_query(
             InboxTask.org_id.is_(None) | (InboxTask.org_id == user.org_id)
         )
         query = query.where(InboxTask.status == TaskStatus.OPEN, mine | (InboxTask.claimed_by_id == user.id))
+    if year is not None or process_id:
+        query = query.join(InboxTask.instance)
     if year is not None:
         query = query.join(SchemeYear, SchemeYear.id == ProcessInstance.scheme_year_id).where(
             SchemeYear.year == year
         )
     if process_id:
         query = query.where(ProcessInstance.process_id == process_id)
+    if phase:
+        query = query.where(_phase_condition(phase))
+    if sort == "org":
+        query = query.outerjoin(OrgUnit, OrgUnit.id == InboxTask.org_id)
     order = {
         "due": (InboxTask.due_at.is_(None), InboxTask.due_at, InboxTask.id),
         "created": (InboxTask.created_at.desc(), InboxTask.id.desc()),
         "title": (InboxTask.title, InboxTask.id),
+        "org": (OrgUnit.sort_order.is_(None), OrgUnit.sort_order, InboxTask.due_at, InboxTask.id),
         "completed": (InboxTask.completed_at.desc(), InboxTask.id.desc()),
     }.get(sort, (InboxTask.id,))
     return query.order_by(*order)

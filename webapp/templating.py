@@ -9,14 +9,16 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func
 
-from models.db import db, utcnow
+from models.db import db
 from models.i18n import gettext as _
 from models.i18n import lazy_gettext as _l
 from models.workflow import inbox_query
+from workflows.engine import now as engine_now
 
 
 def days_left(due: datetime, now: datetime | None = None) -> str:
-    days = (due - (now or utcnow())).total_seconds() / 86400
+    # the engine's clock: real time in production, the simulated year's in simulations and tests
+    days = (due - (now or engine_now())).total_seconds() / 86400
     if -1 < days < 0:
         return _("overdue")
     if 0 <= days < 1:
@@ -31,6 +33,10 @@ ACTION_TITLES = {
     "task.claimed": _l("claimed the task"),
     "task.unclaimed": _l("released the task"),
     "instance.started": _l("started the process"),
+    "instance.message": _l("opened the phase"),
+    "instance.retried": _l("retried the process after an incident"),
+    "evidence.attached": _l("attached a file"),
+    "evidence.removed": _l("removed a file"),
 }
 
 
@@ -39,6 +45,7 @@ def action_title(action: str) -> str:
 
 
 def open_task_count() -> int:
+    """The top bar's badge: one COUNT over the open-task index (ix_inbox_task_open_role_org), once per request."""
     if not current_user.is_authenticated:
         return 0
     if "open_task_count" not in g:
@@ -54,7 +61,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def inject_now() -> dict:
-        return {"now": utcnow()}
+        return {"now": engine_now()}
 
 
 __all__ = ["days_left", "init_app", "open_task_count"]

@@ -2,34 +2,20 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 
-from models.db import db
-from models.workflow import InboxTask, inbox_query
+from models.db import utcnow
+from models.formation import Phase
+from webapp.errors import render_error
 from webapp.inbox import bp
-
-PAGE_SIZE = 50
+from webapp.services import inbox as inbox_service
 
 
 @bp.route("/")
 @login_required
 def index():
-    status = "completed" if request.args.get("status") == "completed" else "open"
-    year = request.args.get("year", type=int)
-    process_id = request.args.get("process") or None
-    sort = request.args.get("sort") or ("completed" if status == "completed" else "due")
-    page = max(request.args.get("page", 1, type=int), 1)
-    query = inbox_query(current_user, status=status, year=year, process_id=process_id, sort=sort).options(
-        joinedload(InboxTask.org), joinedload(InboxTask.instance), joinedload(InboxTask.claimed_by)
-    )
-    rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template(
-        "inbox/index.html",
-        tasks=rows[:PAGE_SIZE],
-        has_more=len(rows) > PAGE_SIZE,
-        page=page,
-        status=status,
-        year=year,
-        process_id=process_id,
-        sort=sort,
-    )
+    try:
+        filters = inbox_service.parse_filters(request.args)
+    except inbox_service.InboxFilterInvalid as exc:
+        return render_error(400, str(exc))
+    page = inbox_service.list_inbox(current_user, filters, utcnow())
+    return render_template("inbox/index.html", page=page, filters=filters, phases=list(Phase))

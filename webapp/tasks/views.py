@@ -4,13 +4,11 @@ from io import BytesIO
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from models.db import db
 from models.i18n import lazy_gettext as _l
-from models.workflow import AuditEvent
 from webapp.errors import render_error
-from webapp.services import score_excel
+from webapp.services import score_excel, task_page
 from webapp.services import tasks as task_service
 from webapp.tasks import bp
 from workflows import forms
@@ -20,28 +18,28 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
-def _history(task):
-    return db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.task_guid == task.task_guid)
-        .order_by(AuditEvent.at, AuditEvent.id)
-    ).all()
+# Context templates that are attachments: shown in the side column, not above the form.
+SIDE_TEMPLATES = {"tasks/context/evidence.html"}
 
 
 def _page(task, form, status: int = 200, errors: dict | None = None):
+    context_template = forms.get(task.form_key).template
     return (
         render_template(
             "tasks/show.html",
             task=task,
             form=form,
-            history=_history(task),
+            phase=task_page.phase_of(task),
+            grids=task_page.grid_layouts(task, form),
+            history=task_page.task_history(task),
             can_act=task.status.value == "open"
             and task.is_for(current_user)
             and not task.claimed_by_other(current_user),
             form_error_count=sum(len(v) for v in (errors or {}).values()),
             general_errors=(errors or {}).get("", []),
             context=task_service.task_context(task, current_user),
-            context_template=forms.get(task.form_key).template,
+            context_template=None if context_template in SIDE_TEMPLATES else context_template,
+            side_template=context_template if context_template in SIDE_TEMPLATES else None,
         ),
         status,
     )

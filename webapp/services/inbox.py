@@ -1,0 +1,120 @@
+"""The inbox page: the user's open or completed tasks, filtered, sorted and paged, with their year and phase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from models.db import db
+from models.formation import Phase
+from models.i18n import lazy_gettext as _l
+from models.org import User
+from models.scheme import SchemeYear
+from models.workflow import INBOX_SORTS, InboxTask, ProcessInstance, TaskStatus, inbox_query, task_phase
+
+PAGE_SIZE = 50
+STATUSES = ("open", "completed")
+
+
+class InboxFilterInvalid(ValueError):
+    """A filter value the inbox does not know; the message names the field and the rule."""
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: str = "open"
+    year: int | None = None
+    phase: str | None = None
+    sort: str = "due"
+    page: int = 1
+
+    def args(self, **changes) -> dict:
+        """Query-string arguments for a link that keeps the other filters."""
+        values = {"status": self.status, "year": self.year, "phase": self.phase, "sort": self.sort}
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+@dataclass
+class InboxRow:
+    task: InboxTask
+    year: int | None
+    phase: Phase | None
+    overdue: bool
+
+
+@dataclass
+class InboxPage:
+    filters: InboxFilters
+    rows: list[InboxRow]
+    total: int
+    pages: int
+    years: list[int] = field(default_factory=list)
+
+    @property
+    def has_more(self) -> bool:
+        return self.filters.page < self.pages
+
+
+def parse_filters(args) -> InboxFilters:
+    """The filters from a query string; unknown values are refused, naming the field and what it accepts."""
+    status = args.get("status") or "open"
+    if status not in STATUSES:
+        raise InboxFilterInvalid(str(_l("status must be “open” or “completed”.")))
+    year_text = (args.get("year") or "").strip()
+    if year_text and not (year_text.isdigit() and len(year_text) == 4):
+        raise InboxFilterInvalid(str(_l("year must be a four-digit year.")))
+    phase = args.get("phase") or None
+    if phase is not None and phase not in {p.value for p in Phase}:
+        raise InboxFilterInvalid(
+            str(_l("phase must be one of: %(values)s.", values=", ".join(p.value for p in Phase)))
+        )
+    sort = args.get("sort") or ("completed" if status == "completed" else "due")
+    if sort not in INBOX_SORTS:
+        raise InboxFilterInvalid(str(_l("sort must be one of: %(values)s.", values=", ".join(INBOX_SORTS))))
+    page_text = (args.get("page") or "1").strip()
+    if not page_text.isdigit() or int(page_text) < 1:
+        raise InboxFilterInvalid(str(_l("page must be a whole number from 1.")))
+    return InboxFilters(status, int(year_text) if year_text else None, phase, sort, int(page_text))
+
+
+def list_inbox(user: User, filters: InboxFilters, now: datetime) -> InboxPage:
+    """One page of the user's inbox: two indexed queries (count and page) and one for the rows' years."""
+    query = inbox_query(
+        user, status=filters.status, year=filters.year, phase=filters.phase, sort=filters.sort
+    )
+    total = db.session.scalar(query.order_by(None).with_only_columns(func.count(InboxTask.id))) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    tasks = db.session.scalars(
+        query.options(
+            joinedload(InboxTask.org), joinedload(InboxTask.subject_org), joinedload(InboxTask.claimed_by)
+        )
+        .limit(PAGE_SIZE)
+        .offset((filters.page - 1) * PAGE_SIZE)
+    ).all()
+    year_of = _years_of_instances({t.instance_id for t in tasks})
+    rows = [
+        InboxRow(
+            task=t,
+            year=year_of.get(t.instance_id),
+            phase=Phase(p) if (p := task_phase(t)) else None,
+            overdue=t.status == TaskStatus.OPEN and t.due_at is not None and t.due_at < now,
+        )
+        for t in tasks
+    ]
+    years = list(db.session.scalars(select(SchemeYear.year).distinct().order_by(SchemeYear.year.desc())))
+    return InboxPage(filters=filters, rows=rows, total=total, pages=pages, years=years)
+
+
+def _years_of_instances(instance_ids: set[int]) -> dict[int, int]:
+    if not instance_ids:
+        return {}
+    rows = db.session.execute(
+        select(ProcessInstance.id, SchemeYear.year)
+        .join(SchemeYear, SchemeYear.id == ProcessInstance.scheme_year_id)
+        .where(ProcessInstance.id.in_(instance_ids))
+    )
+    return {instance_id: year for instance_id, year in rows}
