@@ -1,11 +1,16 @@
 from __future__ import annotations
 
-from flask import g, render_template, url_for
+from flask import current_app, g, render_template, url_for
 from flask_login import current_user, login_required
 
 from models.i18n import lazy_gettext as _l
 from models.org import Role
 from webapp.home import bp
+from webapp.services import dashboards as dashboard_service
+from workflows import engine
+
+# Roles whose home page opens with the current year on one screen.
+OVERVIEW_ROLES = (Role.LEADERSHIP, Role.OFFICE)
 
 # What each role does in the year, in the plan's words (shown on the role's home page).
 DUTIES = {
@@ -100,4 +105,16 @@ def cards_for(role: Role | None, org_code: str) -> list[dict]:
 def index():
     role = g.active_role
     cards = cards_for(role, current_user.org.code)
-    return render_template("home/index.html", role=role, duties=DUTIES.get(role), cards=cards)
+    overview = None
+    if role in OVERVIEW_ROLES:
+        scheme_year = dashboard_service.current_year(current_app.config["DEFAULT_SCHEME"])
+        if scheme_year is not None:
+            overview = dashboard_service.year_overview(scheme_year, current_user, engine.now())
+    charts = (
+        {"ranking": dashboard_service.ranking_chart(overview.ranking)}
+        if overview and overview.ranking
+        else None
+    )
+    return render_template(
+        "home/index.html", role=role, duties=DUTIES.get(role), cards=cards, overview=overview, charts=charts
+    )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import abort, current_app, redirect, render_template, send_file, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from models.db import utcnow
 from models.evaluation import RoundKind
+from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, Role
 from models.scheme import SchemeYear
+from webapp.errors import render_error
 from webapp.results import bp
+from webapp.services import dashboards as dashboard_service
 from webapp.services import feedback, reports, results
 from webapp.services import indicators as indicator_service
 
@@ -148,3 +152,43 @@ def department(year: int):
         cities=results.cities(),
         table=table,
     )
+
+
+def _dashboard(scheme_year: SchemeYear) -> dashboard_service.Dashboard | None:
+    """The year's dashboards for the current user and the `view` asked for (404 naming it if not visible)."""
+    view = request.args.get("view") or None
+    try:
+        return dashboard_service.build_dashboard(scheme_year, current_user, view)
+    except dashboard_service.ViewNotVisible:
+        message = _l(
+            "The view “%(view)s” has no results you may see for %(year)d: "
+            "choose annual, half_year, q3 or year_end once they are published.",
+            view=view,
+            year=scheme_year.year,
+        )
+        abort(make_response(render_error(404, message)))
+
+
+@bp.route("/<int:year>/dashboards")
+@login_required
+def dashboards(year: int):
+    """Charts of the year's results (ranking, dimensions, trend, key points), each with its table."""
+    scheme_year = _year(year)
+    board = _dashboard(scheme_year)
+    return render_template(
+        "results/dashboards.html",
+        scheme_year=scheme_year,
+        board=board,
+        charts=dashboard_service.chart_data(board) if board else None,
+        tables=dashboard_service.tables(board) if board else {},
+    )
+
+
+@bp.route("/<int:year>/dashboards.xlsx")
+@login_required
+def dashboards_xlsx(year: int):
+    board = _dashboard(_year(year))
+    if board is None:
+        abort(404)
+    data = dashboard_service.dashboard_xlsx(board, utcnow())
+    return _download(data, f"dashboards-{year}-{board.view}.xlsx", "xlsx")

@@ -1,0 +1,430 @@
+"""Results dashboards (ranking, dimension radar, trend over the rounds, key-point heat map) and the
+year overview on the leadership's home page.
+
+Everything is read from the stored results (each round's approved snapshot and the annual result), filtered
+by the same visibility rules as the results pages (`webapp.services.feedback`): a round or the year only once
+the user may see it, and a city's dimensions and key points only for that city and the insiders.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flask_babel import format_datetime
+from sqlalchemy import select
+
+from models.db import db
+from models.evaluation import RoundKind
+from models.formation import Phase, YearPhase
+from models.i18n import gettext as _
+from models.org import OrgUnit, User
+from models.rules import scoring
+from models.scheme import SchemeYear
+from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, inbox_query, phase_for
+from webapp.services import cycle as cycle_service
+from webapp.services import feedback, reports, results
+from webapp.services import indicators as indicator_service
+from webapp.services.reports_xlsx import render_xlsx
+
+ANNUAL = "annual"
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+
+
+class ViewNotVisible(LookupError):
+    """The chosen round (or the year) has no results this user may see."""
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    city: str
+    name: str
+    total: Decimal
+    rank: int
+
+
+@dataclass(frozen=True)
+class RadarRow:
+    city: str
+    name: str
+    scores: list[Decimal]  # one per dimension, in the dashboard's dimension order
+    shares: list[Decimal]  # score as a percentage of the dimension's weight, 2 decimals
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    city: str
+    name: str
+    totals: list[Decimal | None]  # one per trend column; None where the user may not see it
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    city: str
+    name: str
+    lost: list[Decimal]  # points lost per key point, in the dashboard's key point order
+
+
+@dataclass(frozen=True)
+class KeyPointColumn:
+    number: int
+    name: str
+    weight: Decimal
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    year: int
+    view: str  # "annual" or a round kind
+    views: dict[str, str]  # every view the user may choose: key -> title
+    breakdown_title: str  # the round whose dimensions and key points are shown ("" when none)
+    ranking: list[RankingRow]
+    dimensions: list[tuple[str, Decimal]]  # (name, weight)
+    radar: list[RadarRow]
+    trend_columns: list[tuple[str, str]]  # (key, title)
+    trend: list[TrendRow]
+    key_points: list[KeyPointColumn]
+    heatmap: list[HeatRow]
+    details_limited: bool  # some cities' dimensions and key points are hidden from this user
+
+    @property
+    def view_title(self) -> str:
+        return self.views[self.view]
+
+
+def _title(key: str) -> str:
+    return _("Annual results") if key == ANNUAL else RoundKind(key).title
+
+
+def visible_views(scheme_year: SchemeYear, user: User) -> dict[str, str]:
+    """The year's result sets the user may see: the annual results first, then each round in order."""
+    views = {ANNUAL: _title(ANNUAL)} if feedback.annual_visible(scheme_year.id, user) else {}
+    for kind, round_ in feedback.rounds_of(scheme_year).items():
+        if feedback.round_visible(round_, user):
+            views[kind.value] = _title(kind.value)
+    return views
+
+
+def _stored_results(scheme_year: SchemeYear, views: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The stored results of each visible view (a round's approved snapshot, or the annual result)."""
+    rounds = feedback.rounds_of(scheme_year)
+    annual = results.annual_result(scheme_year.id)
+    stored: dict[str, dict[str, Any]] = {}
+    for key in views:
+        if key == ANNUAL:
+            data = annual.results if annual is not None else None
+        else:
+            data = rounds[RoundKind(key)].results
+        if data is not None:  # visible views always have results
+            stored[key] = data
+    return stored
+
+
+def _share(score: Decimal, weight: Decimal) -> Decimal:
+    if weight == 0:
+        return Decimal(0)
+    return (score / weight * HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _breakdown_rows(
+    breakdown: dict[str, Any],
+    cities: list[OrgUnit],
+    dimensions: list[tuple[str, Decimal]],
+    key_points: list[KeyPointColumn],
+) -> tuple[list[RadarRow], list[HeatRow]]:
+    """Each city's dimension shares and key-point losses in a round's stored results."""
+    entries = {e["city"]: e for e in breakdown["cities"]}
+    kp_scores = breakdown["key_points"]
+    radar: list[RadarRow] = []
+    heatmap: list[HeatRow] = []
+    for city in cities:
+        entry = entries.get(city.code)
+        if entry is None:
+            continue
+        scores = [Decimal(entry["dimensions"].get(name, "0")) for name, _w in dimensions]
+        shares = [_share(s, w) for s, (_n, w) in zip(scores, dimensions, strict=True)]
+        radar.append(RadarRow(city.code, city.name, scores, shares))
+        lost = [
+            scoring.lost_points(kp.weight, Decimal(kp_scores.get(str(kp.number), {}).get(city.code, "0")))
+            for kp in key_points
+        ]
+        heatmap.append(HeatRow(city.code, city.name, lost))
+    return radar, heatmap
+
+
+def build_dashboard(scheme_year: SchemeYear, user: User, view: str | None = None) -> Dashboard | None:
+    """The dashboards of a year as the user may see them; None when nothing is visible yet.
+
+    `view` is "annual" or a round kind (default: the annual results, else the latest visible round);
+    one the user may not see raises ViewNotVisible.
+    """
+    views = visible_views(scheme_year, user)
+    if view is not None and view not in views:
+        raise ViewNotVisible(view)
+    if not views:
+        return None
+    if view is None:
+        view = ANNUAL if ANNUAL in views else list(views)[-1]
+    stored = _stored_results(scheme_year, views)
+    ranking = [
+        RankingRow(row["city"], row["name"], Decimal(row["total"]), row["rank"])
+        for row in stored[view]["cities"]
+    ]
+    # The annual results have no breakdown of their own: the year-end round's is the year's.
+    breakdown_kind = RoundKind.YEAR_END if view == ANNUAL else RoundKind(view)
+    breakdown = stored.get(breakdown_kind.value)
+    cities = results.cities()
+    detailed = [c for c in cities if feedback.city_details_visible(c, user)]
+    dims = indicator_service.load_dimensions(scheme_year)
+    sums = indicator_service.subtotals(dims)
+    dimensions = [(d.name, sums.dimensions[d.id]) for d in dims]
+    key_points = [
+        KeyPointColumn(kp.number, kp.name, sums.key_points[kp.id])
+        for d in dims
+        for lv in d.levels
+        for kp in lv.key_points
+    ]
+    key_points.sort(key=lambda k: k.number)
+    radar, heatmap = _breakdown_rows(breakdown, detailed, dimensions, key_points) if breakdown else ([], [])
+    order: list[str] = [*(k.value for k in RoundKind), ANNUAL]
+    trend_columns = [(key, views[key]) for key in order if key in views]
+    totals = {
+        key: {e["city"]: Decimal(e["total"]) for e in stored[key]["cities"]} for key, _t in trend_columns
+    }
+    trend = [TrendRow(c.code, c.name, [totals[key].get(c.code) for key, _t in trend_columns]) for c in cities]
+    return Dashboard(
+        year=scheme_year.year,
+        view=view,
+        views=views,
+        breakdown_title=_title(breakdown_kind.value) if breakdown is not None else "",
+        ranking=ranking,
+        dimensions=dimensions,
+        radar=radar,
+        trend_columns=trend_columns,
+        trend=trend,
+        key_points=key_points,
+        heatmap=heatmap,
+        details_limited=len(detailed) < len(cities),
+    )
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(scoring.display(value))
+
+
+def ranking_chart(rows: list[RankingRow]) -> dict[str, Any]:
+    return {
+        "cities": [r.name for r in rows],
+        "ranks": [r.rank for r in rows],
+        "totals": [_number(r.total) for r in rows],
+        "rankLabel": _("Rank"),
+        "totalLabel": _("Total"),
+    }
+
+
+def chart_data(d: Dashboard) -> dict[str, Any]:
+    """The numbers the charts draw (2 decimals, as the tables show them) with their translated labels."""
+    # The radar starts a little below the lowest share, so cities that all score highly still differ.
+    lowest = min((share for r in d.radar for share in r.shares), default=Decimal(0))
+    radar_min = max(0, int((lowest - 5) // 10) * 10)
+    return {
+        "ranking": {**ranking_chart(d.ranking), "title": d.view_title},
+        "radar": {
+            "indicators": [{"name": name, "min": radar_min, "max": 100} for name, _w in d.dimensions],
+            "series": [{"name": r.name, "values": [_number(s) for s in r.shares]} for r in d.radar],
+            "unit": "%",
+        },
+        "trend": {
+            "columns": [title for _k, title in d.trend_columns],
+            "series": [{"name": r.name, "values": [_number(t) for t in r.totals]} for r in d.trend],
+        },
+        "heatmap": {
+            "keyPoints": [f"{k.number}" for k in d.key_points],
+            "keyPointNames": [f"{k.number}. {k.name}" for k in d.key_points],
+            "cities": [r.name for r in d.heatmap],
+            "values": [
+                [x, y, _number(lost)] for y, r in enumerate(d.heatmap) for x, lost in enumerate(r.lost)
+            ],
+            "label": _("Points lost"),
+        },
+    }
+
+
+# --- the tables beside the charts, also the workbook's sheets ----------------------------------------------
+
+
+def tables(d: Dashboard) -> dict[str, reports.Table]:
+    """The dashboard's tables by chart (the charts' numbers, exact) in the reports' table shape."""
+    out = {
+        "ranking": reports.Table(
+            _("Ranking: %(view)s", view=d.view_title),
+            (_("Rank"), _("City"), _("Total")),
+            (30, 90, 60),
+            [(r.rank, r.name, r.total) for r in d.ranking],
+        )
+    }
+    if d.radar:
+        out["radar"] = reports.Table(
+            _("Share of each dimension's weight (%%): %(round)s", round=d.breakdown_title),
+            (_("City"), *(name for name, _w in d.dimensions)),
+            _widths(len(d.dimensions)),
+            [(r.name, *r.shares) for r in d.radar],
+        )
+    out["trend"] = reports.Table(
+        _("Totals by round"),
+        (_("City"), *(title for _k, title in d.trend_columns)),
+        _widths(len(d.trend_columns)),
+        [(r.name, *(t if t is not None else "" for t in r.totals)) for r in d.trend],
+    )
+    if d.heatmap:
+        out["heatmap"] = reports.Table(
+            _("Points lost by key point: %(round)s", round=d.breakdown_title),
+            (_("Key point"), _("Weight"), *(r.name for r in d.heatmap)),
+            (40, 14, *([12] * len(d.heatmap))),
+            [
+                (f"{k.number}. {k.name}", k.weight, *(r.lost[i] for r in d.heatmap))
+                for i, k in enumerate(d.key_points)
+            ],
+        )
+    return out
+
+
+def _widths(columns: int) -> tuple[int, ...]:
+    return (40, *([max(14, 140 // max(columns, 1))] * columns))
+
+
+def dashboard_xlsx(d: Dashboard, now: datetime) -> bytes:
+    """The dashboard's tables as a workbook (summary sheet, then one sheet per table)."""
+    doc = reports.Document(
+        title=_("%(year)d results dashboards: %(view)s", year=d.year, view=d.view_title),
+        summary=_("Cities ranked: %(cities)d.", cities=len(d.ranking)),
+        facts=[(_("Year"), d.year), (_("Results"), d.view_title), (_("Cities evaluated"), len(d.ranking))],
+        tables=list(tables(d).values()),
+        advice=None,
+        generated=_("Generated %(time)s", time=format_datetime(now, "yyyy-MM-dd HH:mm")),
+    )
+    return render_xlsx(doc)
+
+
+# --- the year on one screen (the leadership's home page) ---------------------------------------------------
+
+
+def phase_of(form_key: str, scope: str) -> Phase | None:
+    """The phase of the year a task of the annual process belongs to, by its form and its round."""
+    value = phase_for(form_key, scope)
+    return Phase(value) if value else None
+
+
+@dataclass
+class PhaseRow:
+    phase: Phase
+    opens_at: datetime | None
+    deadline: datetime | None
+    open: int = 0
+    overdue: int = 0
+    completed: int = 0
+
+    @property
+    def state(self) -> str:
+        if self.open:
+            return "running"
+        return "done" if self.completed else "pending"
+
+
+@dataclass
+class YearOverview:
+    scheme_year: SchemeYear
+    instance: ProcessInstance | None
+    phases: list[PhaseRow]
+    my_tasks: list[InboxTask]
+    my_task_count: int
+    ranking: list[RankingRow] = field(default_factory=list)
+    ranking_title: str = ""
+
+    @property
+    def running(self) -> list[PhaseRow]:
+        return [p for p in self.phases if p.state == "running"]
+
+    @property
+    def next_phase(self) -> PhaseRow | None:
+        """The first phase not yet begun while the year waits for it."""
+        if self.instance is None or self.instance.status == InstanceStatus.COMPLETED or self.running:
+            return None
+        return next((p for p in self.phases if p.state == "pending"), None)
+
+    @property
+    def open_total(self) -> int:
+        return sum(p.open for p in self.phases)
+
+    @property
+    def overdue_total(self) -> int:
+        return sum(p.overdue for p in self.phases)
+
+    @property
+    def top(self) -> list[RankingRow]:
+        return self.ranking[:3]
+
+    @property
+    def bottom(self) -> list[RankingRow]:
+        return self.ranking[3:][-3:]
+
+
+def current_year(scheme_code: str) -> SchemeYear | None:
+    """The year being run: the latest one whose cycle has started, else the latest year."""
+    years = [
+        indicator_service.find_scheme_year(scheme_code, y) for y in indicator_service.list_years(scheme_code)
+    ]
+    started = [y for y in years if cycle_service.annual_instance(y) is not None]
+    return (started or years)[-1] if years else None
+
+
+def year_overview(scheme_year: SchemeYear, user: User, now: datetime, task_limit: int = 8) -> YearOverview:
+    """Phases with their calendar and task counts, the user's open tasks, and the latest visible ranking."""
+    instance = cycle_service.annual_instance(scheme_year)
+    calendar = {
+        p.phase: p
+        for p in db.session.scalars(select(YearPhase).where(YearPhase.scheme_year_id == scheme_year.id))
+    }
+    rows = {
+        phase: PhaseRow(
+            phase,
+            calendar[phase].opens_at if phase in calendar else None,
+            calendar[phase].deadline if phase in calendar else None,
+        )
+        for phase in Phase
+    }
+    if instance is not None:
+        counts: Counter[tuple[Phase, str]] = Counter()
+        tasks = db.session.execute(
+            select(InboxTask.form_key, InboxTask.scope, InboxTask.status, InboxTask.due_at).where(
+                InboxTask.instance_id == instance.id, InboxTask.status != TaskStatus.CANCELLED
+            )
+        ).all()
+        for form_key, scope, status, due_at in tasks:
+            phase = phase_of(form_key, scope)
+            if phase is None:
+                continue
+            if status == TaskStatus.OPEN:
+                counts[phase, "open"] += 1
+                if due_at is not None and due_at < now:
+                    counts[phase, "overdue"] += 1
+            else:
+                counts[phase, "completed"] += 1
+        for (phase, what), n in counts.items():
+            setattr(rows[phase], what, n)
+    mine = inbox_query(user)
+    my_tasks = list(db.session.scalars(mine.limit(task_limit)))
+    my_count = db.session.scalar(mine.order_by(None).with_only_columns(db.func.count())) or 0
+    overview = YearOverview(scheme_year, instance, list(rows.values()), my_tasks, my_count)
+    try:
+        dashboard = build_dashboard(scheme_year, user)
+    except ViewNotVisible:  # pragma: no cover - no view was asked for
+        dashboard = None
+    if dashboard is not None:
+        overview.ranking = dashboard.ranking
+        overview.ranking_title = dashboard.view_title
+    return overview
