@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -247,17 +248,36 @@ class SystemRevision(db.Model):
 
 
 class Notification(db.Model):
-    """A message to one user: a task arrived, a deadline passed, results were published."""
+    """A message to one user: a task arrived or was returned, a deadline nears, results were published.
+
+    With `params` set, `text` is an English msgid rendered in the reader's language when shown;
+    without, `text` is shown as stored. `key` makes a notification once-only per user (e.g. one
+    deadline warning per task), held by a unique constraint so concurrent workers cannot double it.
+    """
 
     __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_user_id_read_at", "user_id", "read_at"),
+        UniqueConstraint("key", "user_id"),  # key first: the deadline check looks keys up
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict | None] = mapped_column(JSONText)
+    key: Mapped[str | None] = mapped_column(String(120))
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def can_view(self, user: User) -> bool:
+        """Only the addressee sees or marks a notification."""
+        return user.is_authenticated and self.user_id == user.id
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
 
 
 __all__ = [

@@ -122,6 +122,8 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
+    # where notifications are e-mailed when SMTP is configured; none: in-app only
+    email: Mapped[str | None] = mapped_column(String(254))
     org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     # Rotated on password change so that every other session of the user ends.

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from models.db import db
 from models.org import User
 from models.workflow import ProcessDefinition
+from webapp.services import notifications as notification_service
 from webapp.services import tasks as task_service
 from workflows import BPMN_DIR, engine, forms
 
@@ -67,9 +68,12 @@ def worker_command(once: bool, interval: float) -> None:
                 db.session.rollback()
                 raise
             fired += 1
-        db.session.commit()  # end the read transaction before sleeping
+        warned = notification_service.send_deadline_warnings(engine.now())
+        db.session.commit()  # also ends the read transaction before sleeping
         if fired:
             click.echo(f"fired timers of {fired} instance(s)")
+        if warned:
+            click.echo(f"warned of {warned} task deadline(s) within 5 days")
         if once:
             return
         time.sleep(interval)

@@ -44,6 +44,17 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_BASE_DELAY": 30,
         "DEMO_PASSWORD": None,
         "DEMO_PASSWORD_FILE": str(Path(instance_path) / "demo-password.txt"),
+        # E-mail copies of notifications go out only when MAIL_SERVER is set (JIXIAO_MAIL_SERVER, …).
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 25,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_USE_TLS": False,
+        "MAIL_FROM": None,
+        "MAIL_BASE_URL": "",  # e.g. https://jixiao.example.gov.cn, for absolute links in e-mails
+        # Days off besides weekends (ISO dates; a list, or comma-separated in JIXIAO_HOLIDAYS): the
+        # monitor's "red 2 working days after the deadline" skips them.
+        "HOLIDAYS": [],
     }
 
 
@@ -57,7 +68,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
         lowered = raw.strip().lower()
         if lowered in {"true", "false"}:
             values[name] = lowered == "true"
-        elif raw.strip().isdigit() and name not in {"SECRET_KEY", "DEMO_PASSWORD"}:
+        elif raw.strip().isdigit() and name not in {"SECRET_KEY", "DEMO_PASSWORD", "MAIL_PASSWORD"}:
             values[name] = int(raw.strip())
         else:
             values[name] = raw

@@ -133,15 +133,10 @@ def _open(ctx: TaskContext, values: dict[str, Any]) -> dict[str, Any]:
     notifications.notify(
         notifications.users_of(role=Role.CITY) + notifications.users_of(role=Role.DEPARTMENT),
         "round_open",
-        str(
-            _l(
-                "%(round)s is open: self-reports are due %(date)s.",
-                round=round_.kind.title,
-                date=report.date().isoformat(),
-            )
-        ),
+        notifications.ROUND_OPEN,
         "/inbox/",
         ctx.now,
+        params={"round": round_.kind.value, "due": report.isoformat()},
     )
     return {"report_deadline": report.isoformat(), "score_deadline": score.isoformat()}
 
@@ -416,20 +411,7 @@ def _review(ctx: TaskContext, values: dict[str, Any]) -> dict[str, Any]:
         )
         if row is not None:
             row.status, row.return_comment = SubmissionStatus.RETURNED, values.get("comment") or ""
-        role = Role.CITY if org.kind == OrgKind.CITY else Role.DEPARTMENT
-        notifications.notify(
-            notifications.users_of(org.code, role),
-            "returned",
-            str(
-                _l(
-                    "Your %(round)s submission was returned: %(comment)s",
-                    round=round_.kind.title,
-                    comment=values.get("comment") or "",
-                )
-            ),
-            "/inbox/",
-            ctx.now,
-        )
+    # The returned parties are told when their correction task arrives (notifications.notify_arrivals).
     db.session.flush()
     return returned
 
@@ -497,14 +479,7 @@ def _publish_round(ctx: TaskContext, values: dict[str, Any]) -> None:
         annual = results.annual_result(round_.scheme_year_id)
         if annual is not None:
             annual.published_at = ctx.now
-    everyone = notifications.users_of()
-    notifications.notify(
-        everyone,
-        "results_published",
-        str(_l("The %(round)s results are published.", round=round_.kind.title)),
-        "/results/",
-        ctx.now,
-    )
+    notifications.notify_results_published(round_.scheme_year_id, round_.kind, ctx.now)
     db.session.flush()
 
 

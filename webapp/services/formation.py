@@ -231,16 +231,7 @@ def _review(ctx: TaskContext, values: dict[str, Any]) -> None:
     declaration.status = DeclarationStatus.ACCEPTED if accepted else DeclarationStatus.RETURNED
     declaration.reviewed_at, declaration.reviewed_by_id = ctx.now, ctx.user.id
     declaration.review_comment = values.get("comment") or ""
-    if not accepted:
-        notifications.notify(
-            notifications.users_of(declaration.department.code, Role.DEPARTMENT),
-            "returned",
-            str(
-                _l("Your indicator declaration was returned: %(comment)s", comment=declaration.review_comment)
-            ),
-            "/inbox/",
-            ctx.now,
-        )
+    # A return is told with the declaration task it sends back (notifications.notify_arrivals).
     db.session.flush()
 
 

@@ -19,7 +19,7 @@ from models.db import db
 from models.i18n import lazy_gettext as _l
 from models.org import Role, User
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
-from webapp.services import audit
+from webapp.services import audit, notifications
 from workflows import engine, events, forms
 from workflows.forms import TaskContext
 from workflows.forms.values import clean_values, field_errors, flatten, raw_values
@@ -64,8 +64,12 @@ class Completion:
     incident: str | None = None
 
 
-def _dispatch(instance: ProcessInstance, result: engine.StepResult) -> list[str]:
-    """Hand the messages the process threw to their domain handlers (notifications, …)."""
+def _dispatch(
+    instance: ProcessInstance, result: engine.StepResult, cause: InboxTask | None = None
+) -> list[str]:
+    """Tell users of their new tasks (returned ones when `cause` returned them); hand the messages
+    the process threw to their domain handlers (notifications, …)."""
+    notifications.notify_arrivals(result.new_tasks, engine.now(), cause)
     return events.dispatch(instance, result.events, engine.now()) if result.events else []
 
 
@@ -234,7 +238,7 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
         result = engine.complete_user_task(instance, workflow, task.task_guid, routing)
     except engine.TaskNotReady:
         raise Conflict(str(_l("This task is no longer waiting for input."))) from None
-    _dispatch(instance, result)
+    _dispatch(instance, result, cause=task)
     audit.record(
         "task.completed",
         user,
