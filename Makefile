@@ -15,7 +15,9 @@ run: install assets translations instance
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C stops it)"
 	JIXIAO_ENV=$${JIXIAO_ENV:-development} $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install assets translations lint lint-bpmn pytest pytest-pg
+# The SQLite and PostgreSQL runs go side by side (two cores); each prints its output when it ends.
+test: install assets translations lint lint-bpmn
+	$(MAKE) --no-print-directory -j2 --output-sync=target pytest pytest-pg
 
 install: system-packages $(VENV)/.installed
 

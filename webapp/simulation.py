@@ -43,6 +43,9 @@ class Run:
     fraud: list[dict[str, str]] = field(default_factory=list)
     returned_review: set[str] = field(default_factory=set)
     returned_declaration: bool = False
+    scheme: Scheme | None = None
+    year: int = 0
+    annual: ProcessInstance | None = None
 
 
 def deploy_workflows() -> None:
@@ -163,24 +166,16 @@ def _fire_next_timer(run: Run) -> bool:
     return True
 
 
-def simulate(
-    year: int,
-    seed: int,
-    scheme_code: str,
-    progress: Callable[[int], None] | None = None,
-    stop_at: str | None = None,
-) -> dict[str, Any]:
-    """Run the year through every phase; returns the summary (the `--json` object).
-
-    `stop_at` (a form key) stops as soon as such a task is open, before anyone completes it.
-    """
-    started = time.perf_counter()
+def begin(year: int, seed: int, scheme_code: str) -> Run:
+    """Deploy the diagrams and start the year's annual process on a simulated clock (2 January)."""
     scheme = Scheme.by_code(scheme_code)
     if scheme is None:
         raise SimulationError(f"no scheme {scheme_code!r}: run `flask --app webapp demo load` first")
     run = Run(
         rng=random.Random(seed),
         clock=datetime(year, 1, 2, tzinfo=cycle_service.LOCAL).astimezone(cycle_service.LOCAL),
+        scheme=scheme,
+        year=year,
     )
     deploy_workflows()
     db.session.commit()
@@ -189,29 +184,38 @@ def simulate(
         raise SimulationError("no office user 'office': run `flask --app webapp demo load` first")
     with engine.use_clock(run.clock):
         try:
-            annual = cycle_service.start_annual_cycle(scheme, year, office)
+            run.annual = cycle_service.start_annual_cycle(scheme, year, office)
         except task_service.TaskError as exc:
             raise SimulationError(f"cannot start {year}: {exc.message}") from exc
         db.session.commit()
+    return run
+
+
+def advance(
+    run: Run,
+    stop_at: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> bool:
+    """Complete open tasks with synthetic inputs, firing timers when nothing is open, until the year
+    ends (False) or, with `stop_at` (a form key), until such a task is open (True: nobody has
+    completed it yet). Tasks others completed meanwhile (a person in a browser) are simply gone."""
     while True:
         open_tasks = db.session.scalars(
             select(InboxTask).where(InboxTask.status == TaskStatus.OPEN).order_by(InboxTask.id).limit(200)
         ).all()
         if not open_tasks:
-            db.session.refresh(annual)
-            if annual.status == InstanceStatus.COMPLETED:
-                break
-            if annual.status == InstanceStatus.INCIDENT:
-                raise SimulationError(f"incident at {annual.incident_element}: {annual.incident_message}")
+            db.session.refresh(run.annual)
+            if run.annual.status == InstanceStatus.COMPLETED:
+                return False
+            if run.annual.status == InstanceStatus.INCIDENT:
+                raise SimulationError(
+                    f"incident at {run.annual.incident_element}: {run.annual.incident_message}"
+                )
             if not _fire_next_timer(run):
                 raise SimulationError("the year stopped with no open task and no timer")
             continue
         if stop_at and any(t.form_key == stop_at for t in open_tasks):
-            return {
-                "stopped_at": stop_at,
-                "tasks_completed": run.tasks_completed,
-                "clock": run.clock.isoformat(),
-            }
+            return True
         for task in open_tasks:
             user = _actor(task)
             with engine.use_clock(run.clock):
@@ -228,6 +232,28 @@ def simulate(
             if progress:
                 progress(run.tasks_completed)
             run.clock += timedelta(minutes=1)
+
+
+def simulate(
+    year: int,
+    seed: int,
+    scheme_code: str,
+    progress: Callable[[int], None] | None = None,
+    stop_at: str | None = None,
+) -> dict[str, Any]:
+    """Run the year through every phase; returns the summary (the `--json` object).
+
+    `stop_at` (a form key) stops as soon as such a task is open, before anyone completes it.
+    """
+    started = time.perf_counter()
+    run = begin(year, seed, scheme_code)
+    if advance(run, stop_at, progress):
+        return {
+            "stopped_at": stop_at,
+            "tasks_completed": run.tasks_completed,
+            "clock": run.clock.isoformat(),
+        }
+    scheme = run.scheme
     scheme_year = SchemeYear.find(scheme, year)
     annual_result = results.annual_result(scheme_year.id)
     rows = (annual_result.results or {}).get("cities", []) if annual_result else []

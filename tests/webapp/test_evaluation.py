@@ -15,9 +15,9 @@ from models.org import User
 from models.rules import scoring
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
+from tests.snapshots import simulate_once
 from webapp.services import results
 from webapp.services import tasks as task_service
-from webapp.simulation import simulate
 from workflows import engine
 from workflows.forms.values import raw_values
 
@@ -25,7 +25,7 @@ from workflows.forms.values import raw_values
 def test_a_simulated_year_obeys_the_plans_rules_and_each_role_sees_its_part(app, login, demo):
     """One simulated year (it takes half a minute), then the rules and what each role sees."""
     with app.app_context():
-        simulated = simulate(2012, 5, "ln-cities")
+        simulated = simulate_once(2012, 5)  # the browser tests' finished year, when they ran first
     check_the_plans_rules(app, simulated)
     check_every_participant_sees_the_ranking_and_a_city_only_its_details(app, login)
 
@@ -95,7 +95,7 @@ def check_every_participant_sees_the_ranking_and_a_city_only_its_details(app, lo
 
 def test_scores_outside_the_weight_are_refused_naming_the_indicator_and_the_city(app, demo):
     with app.app_context():
-        stopped = simulate(2012, 5, "ln-cities", stop_at="round.score")
+        stopped = simulate_once(2012, 5, stop_at="round.score")
         assert stopped["stopped_at"] == "round.score"
         task = db.session.scalars(
             select(InboxTask)
@@ -145,7 +145,7 @@ def test_scores_outside_the_weight_are_refused_naming_the_indicator_and_the_city
 
 def test_a_city_reports_through_the_task_page_with_every_problem_at_once(app, login):
     with app.app_context():
-        simulate(2012, 5, "ln-cities", stop_at="round.self_report")
+        simulate_once(2012, 5, stop_at="round.self_report")
         guid = next(
             t.task_guid
             for t in db.session.scalars(

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from models.db import db
 from models.evaluation import Evidence
 from models.workflow import InboxTask, TaskStatus
-from webapp.simulation import simulate
+from tests.snapshots import simulate_once
 
 PDF = b"%PDF-1.4\n% a small test file\n"
 
 
 def _self_report_task(app, city):
     with app.app_context():
-        simulate(2012, 5, "ln-cities", stop_at="round.self_report")
+        simulate_once(2012, 5, stop_at="round.self_report")
         return next(
             t.task_guid
             for t in db.session.scalars(

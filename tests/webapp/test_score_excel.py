@@ -17,9 +17,9 @@ from models.db import db
 from models.org import OrgKind, User
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
+from tests.snapshots import simulate_once
 from webapp.services import score_excel
 from webapp.services import tasks as task_service
-from webapp.simulation import simulate
 from workflows import engine
 from workflows.forms.values import raw_values
 
@@ -40,7 +40,7 @@ class ScoreTask:
 def score_tasks(app) -> list[ScoreTask]:
     """Simulate up to the half-year scores once; every department's score task is then open."""
     with app.app_context():
-        stopped = simulate(2012, 5, "ln-cities", stop_at="round.score")
+        stopped = simulate_once(2012, 5, stop_at="round.score")
         assert stopped["stopped_at"] == "round.score"
         tasks = db.session.scalars(
             select(InboxTask)

@@ -1,0 +1,176 @@
+"""Browser tests: the app served on a free local port, Debian's Chromium driven by Playwright.
+
+The year starts from the session's simulation snapshot at the cities' self-reports
+(`tests/snapshots.py`); the browser acts in it where a person would, and the simulation does everyone
+else's work between the tests. The server's clock is the simulation's (2012), so deadlines mean what
+they meant that year. Screenshots of the main pages go to SCREENSHOT_DIR
+(`build/screenshots/<database>/`, the database being sqlite or postgresql, unless JIXIAO_SCREENSHOTS
+names another folder).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, sync_playwright
+from werkzeug.serving import make_server
+
+from models.db import db
+from models.scheme import Scheme, SchemeYear
+from tests.conftest import DEMO_PASSWORD, make_app
+from tests.snapshots import simulate_once
+from webapp import simulation
+from webapp.services import cycle as cycle_service
+from workflows import engine
+
+YEAR, SEED = 2012, 5
+
+CHROMIUM = os.environ.get("JIXIAO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT_DIR = Path(
+    os.environ.get("JIXIAO_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "build" / "screenshots"
+)
+OFFICE_SCREEN = {"width": 1366, "height": 768}
+PHONE_SCREEN = {"width": 390, "height": 844}
+
+
+class ClockedApp:
+    """Serve every request on the simulation's clock (the engine's clock is per thread)."""
+
+    def __init__(self, wsgi_app, clock: Callable):
+        self.wsgi_app, self.clock = wsgi_app, clock
+
+    def __call__(self, environ, start_response):
+        with engine.use_clock(self.clock):
+            return self.wsgi_app(environ, start_response)
+
+
+@dataclass
+class World:
+    app: Flask
+    base_url: str
+    run: simulation.Run
+    database: str  # sqlite or postgresql: the screenshots' folder
+
+    def finish_year(self) -> dict:
+        """A whole simulated year (the session's snapshot of it), in place of this one."""
+        with self.app.app_context():
+            summary = simulate_once(YEAR, SEED)
+            self.run.clock = self.run.clock.replace(year=YEAR + 1, month=5, day=1)
+            return summary
+
+    def advance(self, stop_at: str | None = None) -> bool:
+        """Let the simulation do everyone's work until a `stop_at` task is open (or the year ends)."""
+        with self.app.app_context():
+            db.session.add(self.run.annual)
+            stopped = simulation.advance(self.run, stop_at)
+            db.session.commit()
+            return stopped
+
+    def query(self, fn: Callable):
+        with self.app.app_context(), engine.use_clock(self.run.clock):
+            return fn()
+
+
+@pytest.fixture(scope="module")
+def world(database_url: str, _schema, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    instance = tmp_path_factory.mktemp("browser-instance")
+    os.environ["JIXIAO_INSTANCE_PATH"] = str(instance)
+    app = make_app(database_url, instance, WTF_CSRF_ENABLED=True, TESTING=False)
+    from webapp.demo.load import load_demo
+
+    with app.app_context():
+        load_demo(DEMO_PASSWORD, "test")
+        db.session.commit()
+        stopped = simulate_once(YEAR, SEED, stop_at="round.self_report")
+        scheme = Scheme.by_code(app.config["DEFAULT_SCHEME"])
+        run = simulation.Run(
+            rng=random.Random(SEED),
+            clock=datetime.fromisoformat(stopped["clock"]),
+            scheme=scheme,
+            year=YEAR,
+            annual=cycle_service.annual_instance(SchemeYear.find(scheme, YEAR)),
+        )
+    app.wsgi_app = ClockedApp(app.wsgi_app, lambda: run.clock)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the failures
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield World(
+            app=app,
+            base_url=f"http://127.0.0.1:{server.server_port}",
+            run=run,
+            database=database_url.split(":", 1)[0].split("+", 1)[0],
+        )
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.session.rollback()
+            for table in reversed(db.metadata.sorted_tables):
+                db.session.execute(table.delete())
+            db.session.commit()
+            db.engine.dispose()
+        os.environ.pop("JIXIAO_INSTANCE_PATH", None)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make system-packages)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def sign_in(world: World, browser: Browser) -> Iterator[Callable[..., Page]]:
+    """sign_in("shenyang") → a page of a fresh browser context, signed in as that demo user."""
+    contexts = []
+
+    def open_as(username: str, viewport: dict | None = None, locale: str = "zh-CN") -> Page:
+        context = browser.new_context(viewport=viewport or OFFICE_SCREEN, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.js_errors = errors  # type: ignore[attr-defined]
+        page.database = world.database  # type: ignore[attr-defined]
+        page.goto(world.base_url + "/login")
+        page.fill("#username", username)
+        page.fill("#password", DEMO_PASSWORD)
+        page.press("#password", "Enter")
+        page.wait_for_url(lambda url: "/login" not in url)
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    folder = SCREENSHOT_DIR / page.database  # type: ignore[attr-defined]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
