@@ -47,9 +47,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.auth import bp as auth_bp
     from webapp.cycle import bp as cycle_bp
     from webapp.evidence import bp as evidence_bp
+    from webapp.help import bp as help_bp
     from webapp.home import bp as home_bp
     from webapp.inbox import bp as inbox_bp
     from webapp.indicators import bp as indicators_bp
+    from webapp.monitor import bp as monitor_bp
+    from webapp.notifications import bp as notifications_bp
     from webapp.orgs import bp as orgs_bp
     from webapp.results import bp as results_bp
     from webapp.tasks import bp as tasks_bp
@@ -61,11 +64,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         inbox_bp,
         tasks_bp,
         cycle_bp,
+        monitor_bp,
         evidence_bp,
         orgs_bp,
         indicators_bp,
         results_bp,
         admin_bp,
+        notifications_bp,
+        help_bp,
         api_bp,
     ):
         app.register_blueprint(bp)
