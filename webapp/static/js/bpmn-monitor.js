@@ -22,6 +22,18 @@
     container.replaceChildren(p);
   }
 
+  // Fit the drawing to its box; skipped while the box has no size (hidden, or the page is leaving),
+  // where bpmn-js would compute a non-finite zoom.
+  function fit(viewer, container) {
+    if (!(container.clientWidth > 0 && container.clientHeight > 0)) { return; }
+    try {
+      viewer.get('canvas').zoom('fit-viewport', 'auto');
+    } catch (err) {
+      // an empty drawing has no extent to fit; leave the zoom as it is
+      if (window.console) { window.console.warn('diagram not fitted:', err.message); }
+    }
+  }
+
   function badge(kind, text, label) {
     var span = document.createElement('span');
     span.className = 'overlay-badge overlay-' + kind;
@@ -79,7 +91,7 @@
         })
         .then(function (done) {
           if (done === null || ticket !== loading) { return; }
-          viewer.get('canvas').zoom('fit-viewport');
+          fit(viewer, container);
           renderCounts(viewer, container, allCounts[current]);
           container.dataset.loaded = current;
         })
@@ -106,7 +118,7 @@
     if (button) { button.addEventListener('click', function () { refresh(); }); }
     window.setInterval(function () { if (!document.hidden) { refresh(); } }, 60000);
     window.addEventListener('resize', function () {
-      if (container.dataset.loaded) { viewer.get('canvas').zoom('fit-viewport'); }
+      if (container.dataset.loaded) { fit(viewer, container); }
     });
     load();
   }
@@ -123,7 +135,7 @@
           viewer.get('overlays').add(target, { position: { bottom: 4, left: -4 },
             scale: { min: 1 }, html: badge('here', container.dataset.labelHere || 'You are here', container.dataset.labelHere || '') });
         }
-        canvas.zoom('fit-viewport');
+        fit(viewer, container);
         container.dataset.loaded = 'true';
       })
       .catch(function () { showError(container, container.dataset.error); });
