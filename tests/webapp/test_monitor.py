@@ -13,6 +13,7 @@ from models.db import db
 from models.formation import Notification
 from models.org import User
 from models.workflow import AuditEvent, InboxTask, InstanceStatus, ProcessInstance, TaskStatus
+from tests.webapp.test_cycle_web import standard_form
 from webapp.services import tasks as task_service
 from workflows import BPMN_DIR, engine, forms
 from workflows.forms.values import raw_values
@@ -48,18 +49,7 @@ def declaring(app, login):
             )
         office.post(f"/cycle/{instance_id}/phase/declaration")
         [standard] = open_tasks(app, "publish_standard").values()
-        response = office.post(
-            f"/tasks/{standard}",
-            data={
-                "action": "complete",
-                "basis": "依据",
-                "quantifiability": "量化",
-                "decomposition": "分解",
-                "rewards_penalties": "奖惩",
-                "deadline": "2012-01-31",
-            },
-        )
-        assert response.status_code == 302
+        assert office.post(f"/tasks/{standard}", data=standard_form("2012-01-31")).status_code == 302
     return {"office": office, "instance_id": instance_id}
 
 
