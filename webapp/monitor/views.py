@@ -99,7 +99,7 @@ def task_diagram(guid: str):
         return render_error(exc.status, exc.message)
 
 
-def _act(action, success, year: int):
+def _act(action, success, year: int, category=lambda result: "success"):
     try:
         result = action()
         db.session.commit()
@@ -107,16 +107,16 @@ def _act(action, success, year: int):
         db.session.rollback()
         flash(exc.message, "warning")
         return redirect(url_for("monitor.year", year=year, _anchor="escalations"))
-    flash(success(result), "success")
+    flash(success(result), category(result))
     return redirect(url_for("monitor.year", year=year, _anchor="escalations"))
 
 
 @bp.route("/monitor/<int:year>/remind/<guid>", methods=["POST"])
 @roles_required(Role.OFFICE)
 def remind(year: int, guid: str):
-    _year(year)
+    scheme_year = _year(year)
     return _act(
-        lambda: monitor_service.remind(guid, current_user, engine.now()),
+        lambda: monitor_service.remind(scheme_year, guid, current_user, engine.now()),
         lambda result: _l(
             "Reminder sent for “%(task)s” to %(count)d people.", task=result[0].title, count=result[1]
         ),
@@ -152,7 +152,12 @@ def retry(year: int, instance_id: int):
             return str(_l("Retried, but the step failed again: %(message)s", message=result.incident_message))
         return str(_l("The failed step ran again and the process goes on."))
 
-    return _act(lambda: task_service.retry_instance(instance_id, current_user), outcome, year)
+    return _act(
+        lambda: task_service.retry_instance(instance_id, current_user),
+        outcome,
+        year,
+        category=lambda result: "warning" if result.incident_message else "success",
+    )
 
 
 @bp.app_template_global()

@@ -303,11 +303,11 @@ def year_overview(scheme_year: SchemeYear, now: datetime) -> Overview:
     )
 
 
-def remind(task_guid: str, sender: User, now: datetime) -> tuple[InboxTask, int]:
-    """Remind whoever must do an open task; a second reminder within REMINDER_QUIET is refused."""
+def remind(scheme_year: SchemeYear, task_guid: str, sender: User, now: datetime) -> tuple[InboxTask, int]:
+    """Remind whoever must do an open task of the year; a second reminder within REMINDER_QUIET is refused."""
     require_manager(sender)
     task = InboxTask.by_guid(task_guid)
-    if task is None:
+    if task is None or task.instance.scheme_year_id != scheme_year.id:
         raise NotFound(str(_l("No such task.")))
     if task.status != TaskStatus.OPEN:
         raise Conflict(str(_l("This task is no longer open; no reminder was sent.")))
@@ -329,12 +329,17 @@ def remind(task_guid: str, sender: User, now: datetime) -> tuple[InboxTask, int]
 def remind_all(scheme_year: SchemeYear, level: Level, sender: User, now: datetime) -> int:
     """Remind every open task of the year at `level` or worse that was not reminded just now."""
     require_manager(sender)
-    overview = year_overview(scheme_year, now)
+    instance = cycle_service.annual_instance(scheme_year)
+    if instance is None:
+        return 0
+    open_tasks = db.session.scalars(
+        select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.status == TaskStatus.OPEN)
+    ).all()
     worse = {Level.RED: {Level.RED}, Level.YELLOW: {Level.RED, Level.YELLOW}}.get(
         level, {Level.RED, Level.YELLOW, Level.WARNING}
     )
     sent = 0
-    for item in overview.escalations:
+    for item in escalations(list(open_tasks), now):
         if item.level in worse and (item.reminded_at is None or now - item.reminded_at >= REMINDER_QUIET):
             notifications.send_reminder(item.task, sender, now)
             sent += 1
