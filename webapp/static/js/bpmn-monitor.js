@@ -110,6 +110,10 @@
           });
           var stamp = document.querySelector('[data-testid="refreshed"]');
           if (stamp) { stamp.dataset.at = String(Date.now()); }
+        })
+        .catch(function () {
+          // signed out or offline: keep the last counts; the next refresh or a reload will tell
+          container.dataset.stale = 'true';
         });
     }
 

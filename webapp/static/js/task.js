@@ -17,7 +17,14 @@
     form.addEventListener("input", function () { setDirty(true); });
     form.addEventListener("change", function () { setDirty(true); });
     // Saving a draft or submitting sends everything: nothing is lost by leaving.
-    form.addEventListener("submit", function () { setDirty(false); });
+    form.addEventListener("submit", function (event) {
+      // a second click while the first submission is on its way would only meet "no longer waiting"
+      if (form.dataset.submitting) { event.preventDefault(); return; }
+      form.dataset.submitting = "true";
+      setDirty(false);
+    });
+    // coming back with the browser's back button shows the page from its cache: let it submit again
+    window.addEventListener("pageshow", function () { delete form.dataset.submitting; });
     window.addEventListener("beforeunload", function (event) {
       if (!dirty) return undefined;
       event.preventDefault();
