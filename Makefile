@@ -62,8 +62,8 @@ translations: install
 
 # Refresh the message catalogue after changing user-visible strings, then translate the .po files.
 extract-messages: install
-	$(BIN)/pybabel extract -F webapp/babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot --ignore-dirs=".venv node_modules instance tests" --no-location --sort-output .
-	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F webapp/babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot --ignore-dirs=".venv node_modules instance tests" --no-location --sort-output --no-wrap .
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching --no-wrap
 
 # A random secret key for this machine, written once; production sets JIXIAO_SECRET_KEY instead.
 instance: instance/config.py

@@ -16,11 +16,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
-    or_,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from models.db import JSONText, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
@@ -28,10 +26,11 @@ from models.org import OrgUnit, Role, User
 
 
 class InstanceStatus(enum.StrEnum):
-    RUNNING = "running"  # user tasks are open
+    RUNNING = "running"  # user tasks are open, here or in a child instance it waits for
     WAITING = "waiting"  # only timers or messages can move it on
     COMPLETED = "completed"
     INCIDENT = "incident"  # an engine step failed; the office can retry
+    CANCELLED = "cancelled"  # its call activity was interrupted (a boundary event); its tasks withdrawn
 
     @property
     def title(self) -> str:
@@ -43,7 +42,10 @@ INSTANCE_STATUS_TITLES = {
     InstanceStatus.WAITING: _l("Waiting"),
     InstanceStatus.COMPLETED: _l("Completed"),
     InstanceStatus.INCIDENT: _l("Incident"),
+    InstanceStatus.CANCELLED: _l("Cancelled"),
 }
+# Instances that may still move: their timers fire, their tasks can be done.
+LIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.INCIDENT)
 
 
 class TaskStatus(enum.StrEnum):
@@ -84,14 +86,21 @@ class ProcessDefinition(db.Model):
 
 
 class ProcessInstance(db.Model):
+    """One run of one deployed definition. A call activity's process runs as a child instance,
+    linked to the parent's waiting task, so a year is a tree: annual → phases → per-department …"""
+
     __tablename__ = "process_instance"
     __table_args__ = (Index("ix_process_instance_due", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)
-    # the versions of every process the instance runs (the top one and those it calls), kept for good
-    definition_ids: Mapped[dict] = mapped_column(JSONText, default=dict)
+    # the instance whose call activity started this one, that activity's task and its element id
+    parent_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True
+    )
+    parent_task_id: Mapped[str | None] = mapped_column(String(36))
+    parent_element_id: Mapped[str | None] = mapped_column(String(100))
     business_key: Mapped[str] = mapped_column(String(200), index=True)
     scheme_year_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_year.id"), index=True)
     phase: Mapped[str] = mapped_column(String(50), default="")
@@ -111,6 +120,43 @@ class ProcessInstance(db.Model):
 
     definition: Mapped[ProcessDefinition] = relationship()
     started_by: Mapped[User | None] = relationship()
+    parent: Mapped[ProcessInstance | None] = relationship(remote_side=[id])
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+def instance_tree_ids(root_id: int) -> list[int]:
+    """The instance and every instance beneath it (its call activities' children, theirs, …)."""
+    found, level = [root_id], [root_id]
+    while level:
+        level = list(
+            db.session.scalars(
+                select(ProcessInstance.id).where(ProcessInstance.parent_instance_id.in_(level))
+            )
+        )
+        found.extend(level)
+    return found
+
+
+def year_tasks(scheme_year_id: int):
+    """A SELECT of the inbox rows of every instance of a scheme year (the annual tree, revisions)."""
+    return (
+        select(InboxTask)
+        .join(ProcessInstance, ProcessInstance.id == InboxTask.instance_id)
+        .where(ProcessInstance.scheme_year_id == scheme_year_id)
+    )
+
+
+def instance_line_ids(instance: ProcessInstance) -> list[int]:
+    """The instance and those above it, up to the one nothing called."""
+    found = [instance.id]
+    current = instance
+    while current.parent_instance_id is not None:
+        found.append(current.parent_instance_id)
+        current = current.parent
+    return found
 
 
 class InboxTask(db.Model):
@@ -137,6 +183,11 @@ class InboxTask(db.Model):
     subject_org_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     # a short routing value the form needs (e.g. which round: half_year, q3, year_end)
     scope: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # where the task belongs, written by the engine from the BPMN: the process, its phase of the year
+    # (models.formation.Phase values, "" for none) and the round the instance runs
+    process_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    phase: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    round: Mapped[str] = mapped_column(String(32), default="", server_default="")
     form_key: Mapped[str] = mapped_column(String(100))
     instructions: Mapped[str] = mapped_column(Text, default="")
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -162,7 +213,17 @@ class InboxTask(db.Model):
 
     @classmethod
     def by_guid(cls, task_guid: str) -> InboxTask | None:
-        return db.session.scalar(select(cls).where(cls.task_guid == task_guid))
+        """The task with its instance (the instance's state is read only when it is locked)."""
+        return db.session.scalar(
+            select(cls)
+            .where(cls.task_guid == task_guid)
+            .options(joinedload(cls.instance).defer(ProcessInstance.state))
+        )
+
+    @property
+    def phase_value(self) -> str | None:
+        """The models.formation.Phase value of the task's phase (from its BPMN), or None."""
+        return self.phase or None
 
     def is_for(self, user: User) -> bool:
         """The user holds the task's role, belongs to its org unit (if it has one) and is its assignee (if any)."""
@@ -222,34 +283,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-# A task's phase of the year: the round it belongs to (its scope), else the prefix of its form key.
-PHASE_BY_SCOPE = {"half_year": "half_year", "q3": "q3", "year_end": "year_end", "annual": "feedback"}
-PHASE_BY_FORM_PREFIX = {
-    "declaration": "declaration",
-    "formation": "formation",
-    "revision": "formation",
-    "feedback": "feedback",
-}
 INBOX_SORTS = ("due", "created", "title", "org", "completed")
-
-
-def phase_for(form_key: str, scope: str) -> str | None:
-    """The value of models.formation.Phase a task belongs to (by its round scope, else its form's
-    family), or None (e.g. a test process). The inbox, the monitor and the home page all use this."""
-    return PHASE_BY_SCOPE.get(scope) or PHASE_BY_FORM_PREFIX.get(form_key.split(".", 1)[0])
-
-
-def task_phase(task: InboxTask) -> str | None:
-    return phase_for(task.form_key, task.scope)
-
-
-def _phase_condition(phase: str):
-    scopes = [scope for scope, p in PHASE_BY_SCOPE.items() if p == phase]
-    prefixes = [prefix for prefix, p in PHASE_BY_FORM_PREFIX.items() if p == phase]
-    return or_(
-        InboxTask.scope.in_(scopes) if scopes else false(),
-        *(InboxTask.form_key.like(f"{prefix}.%") for prefix in prefixes),
-    )
 
 
 def inbox_query(
@@ -287,7 +321,7 @@ def inbox_query(
     if process_id:
         query = query.where(ProcessInstance.process_id == process_id)
     if phase:
-        query = query.where(_phase_condition(phase))
+        query = query.where(InboxTask.phase == phase)
     if sort == "org":
         query = query.outerjoin(OrgUnit, OrgUnit.id == InboxTask.org_id)
     order = {

@@ -23,8 +23,12 @@ _BASE: dict[str, dict[str, list[dict[str, Any]]]] = {}
 
 
 def _rows() -> dict[str, list[dict[str, Any]]]:
+    # by id: a row that refers to another of its table (an instance to its parent) comes after it
     return {
-        table.name: [dict(row._mapping) for row in db.session.execute(table.select())]
+        table.name: [
+            dict(row._mapping)
+            for row in db.session.execute(table.select().order_by(*([table.c.id] if "id" in table.c else [])))
+        ]
         for table in db.metadata.sorted_tables
     }
 

@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from models.db import db
+from models.db import db, utcnow
 from models.org import User
 from models.workflow import ProcessDefinition
 from webapp.services import notifications as notification_service
@@ -26,10 +26,11 @@ def deploy_command(files: tuple[Path, ...], username: str | None) -> None:
     """Deploy BPMN files (default: every .bpmn under workflows/); unchanged files make no new version."""
     paths = list(files) or sorted(BPMN_DIR.rglob("*.bpmn"))
     user = db.session.scalar(select(User).where(User.username == username)) if username else None
+    at = utcnow()  # the files of one command are one set (what a call bound to `deployment` runs)
     try:
         for path in paths:
             definition, created = engine.deploy(
-                path.read_bytes(), source_name=path.name, user=user, known_forms=forms.known_keys()
+                path.read_bytes(), source_name=path.name, user=user, known_forms=forms.known_keys(), at=at
             )
             state = "deployed" if created else "unchanged"
             click.echo(f"{definition.process_id:32} v{definition.version:<4} {state:10} {path.name}")

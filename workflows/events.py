@@ -24,10 +24,11 @@ def on(name: str) -> Callable[[EventHandler], EventHandler]:
     return register
 
 
-def dispatch(instance: ProcessInstance, events: list[tuple[str, dict[str, Any]]], now: datetime) -> list[str]:
-    """Run the handler of each event; returns the names that had none (kept in the audit record)."""
+def dispatch(events: list[tuple[ProcessInstance, str, dict[str, Any]]], now: datetime) -> list[str]:
+    """Run the handler of each (instance that threw it, name, payload); returns the names that had
+    none (kept in the audit record)."""
     unhandled = []
-    for name, payload in events:
+    for instance, name, payload in events:
         handler = HANDLERS.get(name)
         if handler is None:
             unhandled.append(name)

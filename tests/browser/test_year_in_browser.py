@@ -193,6 +193,19 @@ def test_the_office_watches_the_counts_change_and_sends_a_reminder(world, sign_i
     assert world.query(reminders) >= 1
     department = sign_in("jyt")
     expect(department.get_by_test_id("unread-count")).to_be_visible()
+
+    # from the year into a phase: the annual diagram, a click on the half-year call, its round
+    page.get_by_test_id("diagram-select").select_option("annual_cycle")
+    expect(diagram).to_have_attribute("data-loaded", "annual_cycle")
+    page.locator('#diagram g.djs-element[data-element-id="phase_half_year"]').click()
+    expect(diagram).to_have_attribute("data-loaded", "evaluation_round")
+    expect(page.locator('[data-instances-for="evaluation_round"]')).to_be_visible()
+    expect(page.locator('[data-instances-for="annual_cycle"]')).to_be_hidden()
+    # and from the tree (its 46 declarations folded away) into a department's own declaration
+    page.locator(".instance-tree details > summary").first.click()
+    page.locator('.instance-tree [data-show-process="department_declaration"]').first.click()
+    expect(diagram).to_have_attribute("data-loaded", "department_declaration")
+    screenshot(page, "monitor-tree")
     assert page.js_errors == []
 
 

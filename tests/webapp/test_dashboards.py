@@ -283,6 +283,10 @@ def test_the_leadership_home_shows_the_phase_the_counts_and_what_awaits_approval
             role=Role.LEADERSHIP,
             form_key="round.approve",
             scope="half_year",
+            # where the engine would say it belongs, from the round's BPMN
+            process_id="evaluation_round",
+            phase="half_year",
+            round="half_year",
             due_at=datetime(2012, 7, 31, tzinfo=UTC),
         )
         db.session.add(approval)

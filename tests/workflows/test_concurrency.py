@@ -114,4 +114,6 @@ def test_two_workers_never_fire_the_same_instance_twice(app, ctx, deploy, user, 
     assert sorted(fired) == sorted(ids), "every due instance fired exactly once"
     db.session.expire_all()
     work = db.session.scalars(select(InboxTask).where(InboxTask.element_id == "work")).all()
-    assert sorted(t.instance_id for t in work) == sorted(ids)
+    assert sorted(t.instance.parent_instance_id for t in work) == sorted(ids), (
+        "each annual instance started its phase once, as a child instance"
+    )

@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 
 from models.db import db
 from models.org import OrgKind, OrgUnit, Role
-from models.workflow import AuditEvent, InboxTask, InstanceStatus, ProcessDefinition, TaskStatus
+from models.workflow import (
+    AuditEvent,
+    InboxTask,
+    InstanceStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskStatus,
+    instance_tree_ids,
+)
 from webapp.services import tasks as task_service
 from workflows import engine, forms
 
@@ -19,7 +27,10 @@ DEPARTMENTS = ["fgw", "jyt"]
 
 
 def open_tasks(instance, element=None):
-    query = select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.status == TaskStatus.OPEN)
+    """Open tasks of the instance and of the instances its call activities started."""
+    query = select(InboxTask).where(
+        InboxTask.instance_id.in_(instance_tree_ids(instance.id)), InboxTask.status == TaskStatus.OPEN
+    )
     if element:
         query = query.where(InboxTask.element_id == element)
     return db.session.scalars(query.order_by(InboxTask.id)).all()
@@ -126,9 +137,10 @@ def test_timer_then_call_activity_then_boundary_reminder(deploy, user, clock):
         Role.OFFICE,
         datetime(2012, 6, 15, 9, tzinfo=UTC),
     )
-    assert instance.status == InstanceStatus.RUNNING
-    assert instance.due_at == datetime(2012, 6, 4, 8, 0, tzinfo=UTC), (
-        "the reminder's 3 days are the next timer"
+    assert instance.status == InstanceStatus.RUNNING, "its phase runs beneath it"
+    assert instance.due_at is None and work.instance.parent_instance_id == instance.id
+    assert work.instance.due_at == datetime(2012, 6, 4, 8, 0, tzinfo=UTC), (
+        "the reminder's 3 days are the next timer, of the phase's own instance"
     )
 
     clock.advance(days=3, minutes=1)
@@ -137,7 +149,7 @@ def test_timer_then_call_activity_then_boundary_reminder(deploy, user, clock):
     still_open = {t.element_id: t for t in open_tasks(instance)}
     assert still_open["work"].task_guid == work.task_guid, "a reminder does not interrupt the task"
     follow_up = still_open["follow_up"]
-    assert engine.task_data(instance, follow_up.task_guid)["reminders"] == 1, (
+    assert engine.task_data(follow_up.instance, follow_up.task_guid)["reminders"] == 1, (
         "the reminder branch's script ran"
     )
 
@@ -145,7 +157,14 @@ def test_timer_then_call_activity_then_boundary_reminder(deploy, user, clock):
     complete(follow_up.task_guid, user("office"), {})
     db.session.refresh(instance)
     assert instance.status == InstanceStatus.COMPLETED
-    assert instance.definition_ids.keys() == {"annual_like", "phase_like"}
+    [child] = db.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.parent_instance_id == instance.id)
+    )
+    assert (child.process_id, child.status, child.parent_element_id) == (
+        "phase_like",
+        InstanceStatus.COMPLETED,
+        "phase",
+    ), "the call activity ran its process as a child instance, which completed first"
 
 
 def test_message_starts_the_phase_before_its_date(deploy, user, clock):

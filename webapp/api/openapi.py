@@ -284,12 +284,33 @@ def openapi_document() -> dict[str, Any]:
             "/v1/processes": {
                 "get": {
                     "summary": "Process instances with status, current activities and incidents (office and admin)",
+                    "description": "Every call activity runs its process as a child instance: `parent_id` "
+                    "names the instance that called it and `children` the instances it called.",
                     "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}}],
                     "responses": {
                         "200": _json(
                             {
                                 "type": "object",
-                                "properties": {"processes": {"type": "array", "items": {"type": "object"}}},
+                                "properties": {
+                                    "processes": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "id": {"type": "integer"},
+                                                "process": {"type": "string"},
+                                                "version": {"type": "integer"},
+                                                "business_key": {"type": "string"},
+                                                "parent_id": {"type": ["integer", "null"]},
+                                                "parent_element_id": {"type": ["string", "null"]},
+                                                "children": {"type": "array", "items": {"type": "integer"}},
+                                                "phase": {"type": ["string", "null"]},
+                                                "round": {"type": ["string", "null"]},
+                                                "status": {"type": "string"},
+                                            },
+                                        },
+                                    }
+                                },
                             }
                         ),
                         "401": _error("No valid bearer token"),

@@ -254,6 +254,13 @@ def processes():
             InboxTask.instance_id.in_([i.id for i in instances]), InboxTask.status == TaskStatus.OPEN
         )
     ).all()
+    children: dict[int, list[int]] = {}
+    for child_id, parent_id in db.session.execute(
+        select(ProcessInstance.id, ProcessInstance.parent_instance_id)
+        .where(ProcessInstance.parent_instance_id.in_([i.id for i in instances]))
+        .order_by(ProcessInstance.id)
+    ):
+        children.setdefault(parent_id, []).append(child_id)
     activities: dict[int, dict[str, dict]] = {}
     for row in open_rows:
         entry = activities.setdefault(row.instance_id, {}).setdefault(
@@ -268,6 +275,11 @@ def processes():
                     "process": i.process_id,
                     "version": i.definition.version,
                     "business_key": i.business_key,
+                    "parent_id": i.parent_instance_id,
+                    "parent_element_id": i.parent_element_id,
+                    "children": children.get(i.id, []),
+                    "phase": i.phase or None,
+                    "round": i.round or None,
                     "status": i.status.value,
                     "started_at": i.started_at.isoformat(),
                     "ended_at": i.ended_at.isoformat() if i.ended_at else None,

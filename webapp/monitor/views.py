@@ -76,11 +76,8 @@ def counts(year: int):
 @bp.route("/monitor/<int:year>/diagram/<process_id>.bpmn")
 @roles_required(*VIEWERS)
 def diagram(year: int, process_id: str):
-    instance = monitor_service.year_overview(_year(year), engine.now()).instance
-    if instance is None:
-        abort(404)
     try:
-        return _bpmn(monitor_service.diagram_of(instance, process_id).bpmn_xml)
+        return _bpmn(monitor_service.diagram_of(_year(year), process_id).bpmn_xml)
     except task_service.TaskError as exc:
         return render_error(exc.status, exc.message)
 
@@ -94,7 +91,7 @@ def task_diagram(guid: str):
         abort(404)
     process_id = request.args.get("process", "")
     try:
-        return _bpmn(monitor_service.diagram_of(task.instance, process_id).bpmn_xml)
+        return _bpmn(monitor_service.task_diagram(task, process_id).bpmn_xml)
     except task_service.TaskError as exc:
         return render_error(exc.status, exc.message)
 
@@ -163,10 +160,7 @@ def retry(year: int, instance_id: int):
 @bp.app_template_global()
 def diagram_for_task(task: InboxTask) -> dict[str, str] | None:
     """Where a task sits in its process, for the task page's diagram: the BPMN's URL and the element."""
-    location = monitor_service.task_location(task)
-    if location is None:
-        return None
-    process_id, element_id = location
+    process_id, element_id = monitor_service.task_location(task)
     return {
         "url": url_for("monitor.task_diagram", guid=task.task_guid, process=process_id),
         "element": element_id,

@@ -176,7 +176,6 @@ def start_annual_cycle(scheme: Scheme, year: int, user: User | None) -> ProcessI
         business_key=f"{year} {scheme.name}",
         data=data,
         scheme_year_id=scheme_year.id,
-        phase="annual",
     )
     audit.record("cycle.started", user, instance_id=instance.id, detail={"year": year})
     return instance
@@ -191,5 +190,5 @@ def waiting_phases(instance: ProcessInstance) -> list[Phase]:
     """Phases the annual process is waiting to open (their start can be brought forward)."""
     if instance.status == InstanceStatus.COMPLETED:
         return []
-    names = engine.waiting_messages(engine.load(instance))
+    names = engine.waiting_messages(instance)
     return [p for p in Phase if f"start_{p.value}" in names]

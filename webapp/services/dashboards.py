@@ -24,7 +24,7 @@ from models.i18n import gettext as _
 from models.org import OrgUnit, User
 from models.rules import scoring
 from models.scheme import SchemeYear
-from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, inbox_query, phase_for
+from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, inbox_query, year_tasks
 from webapp.services import cycle as cycle_service
 from webapp.services import feedback, reports, results
 from webapp.services import indicators as indicator_service
@@ -313,12 +313,6 @@ def dashboard_xlsx(d: Dashboard, now: datetime) -> bytes:
 # --- the year on one screen (the leadership's home page) ---------------------------------------------------
 
 
-def phase_of(form_key: str, scope: str) -> Phase | None:
-    """The phase of the year a task of the annual process belongs to, by its form and its round."""
-    value = phase_for(form_key, scope)
-    return Phase(value) if value else None
-
-
 @dataclass
 class PhaseRow:
     phase: Phase
@@ -400,14 +394,12 @@ def year_overview(scheme_year: SchemeYear, user: User, now: datetime, task_limit
     if instance is not None:
         counts: Counter[tuple[Phase, str]] = Counter()
         tasks = db.session.execute(
-            select(InboxTask.form_key, InboxTask.scope, InboxTask.status, InboxTask.due_at).where(
-                InboxTask.instance_id == instance.id, InboxTask.status != TaskStatus.CANCELLED
-            )
+            year_tasks(scheme_year.id)
+            .where(InboxTask.status != TaskStatus.CANCELLED, InboxTask.phase != "")
+            .with_only_columns(InboxTask.phase, InboxTask.status, InboxTask.due_at)
         ).all()
-        for form_key, scope, status, due_at in tasks:
-            phase = phase_of(form_key, scope)
-            if phase is None:
-                continue
+        for value, status, due_at in tasks:
+            phase = Phase(value)
             if status == TaskStatus.OPEN:
                 counts[phase, "open"] += 1
                 if due_at is not None and due_at < now:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from wtforms import Form, SelectChoice
 
 from models.db import db
@@ -397,25 +397,31 @@ SOURCE_OF_ROLE = {
 
 def _comment(ctx: TaskContext, values: dict[str, Any]) -> None:
     year = _year(ctx)
-    names = {i.code: i.name for i in year.indicators()}
+    names = dict(
+        db.session.execute(
+            select(Indicator.code, Indicator.name).where(Indicator.scheme_year_id == year.id)
+        ).all()
+    )
     entries = [("", values.get("general") or "")] + [
         (r["code"], r.get("comment") or "") for r in values["rows"]
     ]
-    for code, text in entries:
-        if text.strip() and (code == "" or code in names):
-            db.session.add(
-                SystemComment(
-                    scheme_year_id=year.id,
-                    indicator_code=code,
-                    indicator_name=names.get(code, ""),
-                    source=SOURCE_OF_ROLE[ctx.task.role],
-                    author_id=ctx.user.id,
-                    author_org_id=ctx.user.org_id,
-                    text=text.strip(),
-                    created_at=ctx.now,
-                    task_guid=ctx.task.task_guid,
-                )
-            )
+    rows = [
+        {
+            "scheme_year_id": year.id,
+            "indicator_code": code,
+            "indicator_name": names.get(code, ""),
+            "source": SOURCE_OF_ROLE[ctx.task.role],
+            "author_id": ctx.user.id,
+            "author_org_id": ctx.user.org_id,
+            "text": text.strip(),
+            "created_at": ctx.now,
+            "task_guid": ctx.task.task_guid,
+        }
+        for code, text in entries
+        if text.strip() and (code == "" or code in names)
+    ]
+    if rows:  # in one statement, however many were written
+        db.session.execute(insert(SystemComment), rows)
     db.session.flush()
 
 
@@ -539,7 +545,6 @@ def start_revision(scheme_year: SchemeYear, user: User) -> ProcessInstance:
         business_key=f"{scheme_year.year} 指标体系修订 {(latest.number if latest else 0) + 1}",
         data={"year": scheme_year.year, "scheme_year_id": scheme_year.id},
         scheme_year_id=scheme_year.id,
-        phase="revision",
     )
 
 

@@ -13,7 +13,7 @@ from models.formation import Phase
 from models.i18n import lazy_gettext as _l
 from models.org import User
 from models.scheme import SchemeYear
-from models.workflow import INBOX_SORTS, InboxTask, ProcessInstance, TaskStatus, inbox_query, task_phase
+from models.workflow import INBOX_SORTS, InboxTask, ProcessInstance, TaskStatus, inbox_query
 
 PAGE_SIZE = 50
 STATUSES = ("open", "completed")
@@ -100,7 +100,7 @@ def list_inbox(user: User, filters: InboxFilters, now: datetime) -> InboxPage:
         InboxRow(
             task=t,
             year=year_of.get(t.instance_id),
-            phase=Phase(p) if (p := task_phase(t)) else None,
+            phase=Phase(t.phase) if t.phase else None,
             overdue=t.status == TaskStatus.OPEN and t.due_at is not None and t.due_at < now,
         )
         for t in tasks

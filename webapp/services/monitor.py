@@ -1,5 +1,6 @@
-"""The office's live view of a year: counts per BPMN element, who is late in which phase, escalation,
-reminders and incidents."""
+"""The office's live view of a year: its instance tree, counts per BPMN element summed over the
+year's instances of each process, who is late in which phase, escalation, reminders and incidents.
+Read from the inbox and instance tables; only waiting timers and messages need an instance's state."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
@@ -23,9 +23,11 @@ from models.scheme import SchemeYear
 from models.workflow import (
     AuditEvent,
     InboxTask,
+    InstanceStatus,
     ProcessDefinition,
     ProcessInstance,
     TaskStatus,
+    year_tasks,
 )
 from webapp.services import cycle as cycle_service
 from webapp.services import notifications
@@ -33,18 +35,6 @@ from webapp.services.task_page import phase_of
 from webapp.services.tasks import Conflict, NotFound, require_manager
 from workflows import engine
 
-# The diagrams in the order a year runs through them; any other process the year uses follows.
-PROCESS_ORDER = [
-    "annual_cycle",
-    "declaration",
-    "department_declaration",
-    "system_formation",
-    "system_revision",
-    "evaluation_round",
-    "corrections",
-    "year_end",
-    "feedback",
-]
 CITY_PHASES = [Phase.FORMATION, Phase.HALF_YEAR, Phase.Q3, Phase.YEAR_END, Phase.FEEDBACK]
 DEPARTMENT_PHASES = [Phase.DECLARATION, Phase.FORMATION, Phase.HALF_YEAR, Phase.Q3, Phase.YEAR_END]
 # A reminder for the same task within this time is not sent again (two clicks do one thing).
@@ -64,86 +54,202 @@ class ElementCounts:
         return {k: v for k, v in vars(self).items() if v}
 
 
-# instance id → (digest of its state, element states): the monitor polls; the state rarely changes.
+# instance id → (digest of its state, element states): the monitor polls; a state rarely changes.
 _STATES: dict[int, tuple[str, list[engine.ElementState]]] = {}
-_STATES_KEPT = 16
+_STATES_KEPT = 256
 
 
-def cached_states(instance: ProcessInstance) -> list[engine.ElementState]:
-    """The instance's element states, read from its state again only when the instance has changed."""
-    key = hashlib.blake2b(instance.state.encode(), digest_size=16).hexdigest()
-    hit = _STATES.get(instance.id)
+def cached_states(instance_id: int, state: str) -> list[engine.ElementState]:
+    """An instance's element states, read from its state again only when the instance has changed."""
+    key = hashlib.blake2b(state.encode(), digest_size=16).hexdigest()
+    hit = _STATES.get(instance_id)
     if hit is not None and hit[0] == key:
         return hit[1]
-    states = engine.element_states(instance, completed=True)
+    states = engine.element_states(state)
     if len(_STATES) >= _STATES_KEPT:
         _STATES.pop(next(iter(_STATES)))
-    _STATES[instance.id] = (key, states)
+    _STATES[instance_id] = (key, states)
     return states
 
 
-def element_counts(
-    instance: ProcessInstance, states: list[engine.ElementState], now: datetime
-) -> dict[str, dict[str, dict[str, int]]]:
-    """{process id: {element id: counts}}: open user tasks (and how many overdue), incidents, waiting
-    events and completed user tasks. A call activity counts what is open beneath it."""
-    due = dict(
-        db.session.execute(
-            select(InboxTask.task_guid, InboxTask.due_at).where(
-                InboxTask.instance_id == instance.id, InboxTask.status == TaskStatus.OPEN
-            )
-        ).all()
-    )
-    counts: dict[str, dict[str, ElementCounts]] = defaultdict(lambda: defaultdict(ElementCounts))
-    for item in states:
-        targets = [(item.process_id, item.element_id), *item.call_path]
-        if item.state == "completed":
-            counts[item.process_id][item.element_id].done += 1
+@dataclass
+class Node:
+    """One instance in the year's tree, with what is open beneath it."""
+
+    instance: ProcessInstance
+    name: str
+    children: list[Node] = field(default_factory=list)
+    orgs: list[OrgUnit] = field(default_factory=list)  # whom its tasks are for (a department's declaration)
+    open: int = 0  # open tasks here and beneath
+    incidents: int = 0  # instances with an incident here and beneath
+
+    @property
+    def label(self) -> str:
+        """The calling activity's name (or the process's), and whom it is for when that is one org."""
+        return f"{self.name} · {self.orgs[0].short_name}" if len(self.orgs) == 1 else self.name
+
+
+def _tree(instances: list[ProcessInstance], tasks: list[InboxTask]) -> list[Node]:
+    """The year's instances as trees (annual → phases → per-department …), children in start order."""
+    described = {d.id: engine.describe(d) for d in _definitions({i.definition_id for i in instances})}
+    by_id = {i.id: i for i in instances}
+
+    def name(instance: ProcessInstance) -> str:
+        parent = by_id.get(instance.parent_instance_id) if instance.parent_instance_id else None
+        if parent is not None and parent.definition_id in described and instance.parent_element_id:
+            return described[parent.definition_id].name_of(instance.parent_element_id)
+        own = described.get(instance.definition_id)
+        return own.name if own is not None else instance.process_id
+
+    nodes = {i.id: Node(i, name(i)) for i in instances}
+    roots = []
+    for instance in sorted(instances, key=lambda i: (i.started_at, i.id)):
+        node = nodes[instance.id]
+        parent = nodes.get(instance.parent_instance_id) if instance.parent_instance_id else None
+        (parent.children if parent is not None else roots).append(node)
+    for task in tasks:
+        node = nodes.get(task.instance_id)
+        if node is None:
             continue
-        if item.state == "error":
-            for pid, eid in targets:
-                counts[pid][eid].incident += 1
-        elif item.user_task and item.state == "ready" and item.task_guid in due:
-            late = due[item.task_guid] is not None and due[item.task_guid] < now
-            for pid, eid in targets:
+        org = task.org or task.subject_org
+        if org is not None and org not in node.orgs:
+            node.orgs.append(org)
+        if task.status == TaskStatus.OPEN:
+            node.open += 1
+
+    def total(node: Node) -> None:
+        node.incidents = int(node.instance.status == InstanceStatus.INCIDENT)
+        for child in node.children:
+            total(child)
+            node.open += child.open
+            node.incidents += child.incidents
+
+    for root in roots:
+        total(root)
+    return roots
+
+
+def element_counts(
+    instances: list[ProcessInstance], tasks: list[InboxTask], now: datetime
+) -> dict[str, dict[str, dict[str, int]]]:
+    """{process id: {element id: counts}}, summed over the year's instances of each process: open
+    user tasks (and how many overdue), incidents, waiting events and completed user tasks. A call
+    activity counts what is open, and what failed, in the instances beneath it."""
+    by_id = {i.id: i for i in instances}
+
+    def calls_above(instance_id: int) -> list[tuple[str, str]]:
+        path, current = [], by_id.get(instance_id)
+        while current is not None and current.parent_instance_id in by_id:
+            parent = by_id[current.parent_instance_id]
+            path.append((parent.process_id, current.parent_element_id or ""))
+            current = parent
+        return path
+
+    counts: dict[str, dict[str, ElementCounts]] = defaultdict(lambda: defaultdict(ElementCounts))
+    for task in tasks:
+        process_id = task.process_id or by_id[task.instance_id].process_id
+        if task.status == TaskStatus.COMPLETED:
+            counts[process_id][task.element_id].done += 1
+        elif task.status == TaskStatus.OPEN:
+            late = int(task.due_at is not None and task.due_at < now)
+            for pid, eid in [(process_id, task.element_id), *calls_above(task.instance_id)]:
                 counts[pid][eid].open += 1
-                counts[pid][eid].overdue += int(late)
-        elif item.state == "waiting" and not item.user_task:
-            counts[item.process_id][item.element_id].waiting += 1
+                counts[pid][eid].overdue += late
+    for instance in instances:
+        if instance.status == InstanceStatus.INCIDENT:
+            for pid, eid in [
+                (instance.process_id, instance.incident_element or ""),
+                *calls_above(instance.id),
+            ]:
+                counts[pid][eid].incident += 1
+    live = [i.id for i in instances if i.status in (InstanceStatus.RUNNING, InstanceStatus.WAITING)]
+    if live:
+        for instance_id, state in db.session.execute(
+            select(ProcessInstance.id, ProcessInstance.state).where(ProcessInstance.id.in_(live))
+        ):
+            for item in cached_states(instance_id, state):
+                if item.state == "waiting" and not item.user_task:
+                    counts[item.process_id][item.element_id].waiting += 1
     return {pid: {eid: c.as_dict() for eid, c in elements.items()} for pid, elements in counts.items()}
 
 
-def current_element(task: InboxTask) -> tuple[str, str] | None:
-    """(process id, element id) of an open task in its instance's diagrams, or None once it is gone."""
-    for item in engine.element_states(task.instance):
-        if item.task_guid == task.task_guid:
-            return item.process_id, item.element_id
-    return None
+def _definitions(ids: set[int]) -> list[ProcessDefinition]:
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(ProcessDefinition)
+            .where(ProcessDefinition.id.in_(ids))
+            .options(defer(ProcessDefinition.bpmn_xml))
+        )
+    )
 
 
-def diagrams(instance: ProcessInstance) -> list[ProcessDefinition]:
-    """The definitions this instance runs, in the year's order."""
-    ids = list((instance.definition_ids or {}).values())
-    found = db.session.scalars(select(ProcessDefinition).where(ProcessDefinition.id.in_(ids))).all()
-    rank = {pid: i for i, pid in enumerate(PROCESS_ORDER)}
-    return sorted(found, key=lambda d: (rank.get(d.process_id, len(rank)), d.process_id))
+def diagrams(instances: list[ProcessInstance]) -> list[ProcessDefinition]:
+    """One definition per process the year runs (the newest version it started), in the order the
+    year first started each: the annual process, then its phases and what they call."""
+    newest: dict[str, ProcessInstance] = {}
+    first: dict[str, tuple] = {}
+    for instance in sorted(instances, key=lambda i: (i.started_at, i.id)):
+        first.setdefault(instance.process_id, (instance.parent_instance_id is not None, instance.started_at))
+        newest[instance.process_id] = instance
+    found = {d.id: d for d in _definitions({i.definition_id for i in newest.values()})}
+    ordered = sorted(newest.values(), key=lambda i: (*first[i.process_id], i.process_id))
+    return [found[i.definition_id] for i in ordered if i.definition_id in found]
 
 
-def busiest_process(states: list[engine.ElementState], root: str = "annual_cycle") -> str:
+def busiest_process(tasks: list[InboxTask], instances: list[ProcessInstance], root: str) -> str:
     """The process whose own elements hold the most open tasks and incidents: the diagram to show first."""
     load: dict[str, int] = defaultdict(int)
-    for item in states:
-        if (item.user_task and item.state == "ready") or item.state == "error":
-            load[item.process_id] += 1
+    for task in tasks:
+        if task.status == TaskStatus.OPEN:
+            load[task.process_id] += 1
+    for instance in instances:
+        if instance.status == InstanceStatus.INCIDENT:
+            load[instance.process_id] += 1
     return max(load, key=lambda pid: (load[pid], pid != root)) if load else root
 
 
-def diagram_of(instance: ProcessInstance, process_id: str) -> ProcessDefinition:
-    definition_id = (instance.definition_ids or {}).get(process_id)
+def year_instances(scheme_year: SchemeYear) -> list[ProcessInstance]:
+    """Every instance of the year (the annual tree, revisions), without their states."""
+    return list(
+        db.session.scalars(
+            select(ProcessInstance)
+            .where(ProcessInstance.scheme_year_id == scheme_year.id)
+            .options(defer(ProcessInstance.state))
+            .order_by(ProcessInstance.started_at, ProcessInstance.id)
+        )
+    )
+
+
+def diagram_of(scheme_year: SchemeYear, process_id: str) -> ProcessDefinition:
+    """The definition of a process as the year runs it: its newest instance's."""
+    definition_id = db.session.scalar(
+        select(ProcessInstance.definition_id)
+        .where(ProcessInstance.scheme_year_id == scheme_year.id, ProcessInstance.process_id == process_id)
+        .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+        .limit(1)
+    )
     definition = db.session.get(ProcessDefinition, definition_id) if definition_id else None
     if definition is None:
         raise NotFound(str(_l("This process has no diagram %(process)s.", process=process_id)))
     return definition
+
+
+def task_diagram(task: InboxTask, process_id: str) -> ProcessDefinition:
+    """The diagram of the process a task belongs to (its instance's definition)."""
+    if process_id and process_id != task_location(task)[0]:
+        raise NotFound(str(_l("This process has no diagram %(process)s.", process=process_id)))
+    return task.instance.definition
+
+
+def call_targets(definitions: list[ProcessDefinition]) -> dict[str, dict[str, str]]:
+    """{process id: {call activity id: the process it calls}}: where a click on a call activity leads."""
+    return {
+        d.process_id: {e.id: e.called for e in engine.describe(d).calls.values()}
+        for d in definitions
+        if engine.describe(d).calls
+    }
 
 
 @dataclass
@@ -218,7 +324,7 @@ class Overdue:
 @dataclass
 class Overview:
     scheme_year: SchemeYear
-    instance: ProcessInstance | None
+    instance: ProcessInstance | None  # the year's annual instance
     counts: dict[str, dict[str, dict[str, int]]]
     definitions: list[ProcessDefinition]
     cities: Matrix
@@ -227,6 +333,19 @@ class Overview:
     incidents: list[ProcessInstance]
     totals: dict[str, int]
     busiest: str
+    tree: list[Node] = field(default_factory=list)
+    calls: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def instances_of(self, process_id: str) -> list[Node]:
+        """The tree's nodes running a process (a phase's instances, each department's declaration)."""
+        found: list[Node] = []
+        stack = list(self.tree)
+        while stack:
+            node = stack.pop(0)
+            if node.instance.process_id == process_id:
+                found.append(node)
+            stack[:0] = node.children
+        return found
 
 
 def holidays() -> set[date]:
@@ -266,15 +385,16 @@ def last_reminders(task_guids: list[str]) -> dict[str, datetime]:
 
 def year_overview(scheme_year: SchemeYear, now: datetime) -> Overview:
     instance = cycle_service.annual_instance(scheme_year)
+    instances = year_instances(scheme_year) if instance is not None else []
     tasks: list[InboxTask] = []
     if instance is not None:
         tasks = list(
             db.session.scalars(
-                select(InboxTask)
-                .where(InboxTask.instance_id == instance.id)
+                year_tasks(scheme_year.id)
                 # the drafts and submitted values are large JSON and not needed here
                 .options(
                     joinedload(InboxTask.org).joinedload(OrgUnit.parent),
+                    joinedload(InboxTask.subject_org),
                     defer(InboxTask.draft),
                     defer(InboxTask.submitted),
                 )
@@ -282,13 +402,13 @@ def year_overview(scheme_year: SchemeYear, now: datetime) -> Overview:
             )
         )
     open_tasks = [t for t in tasks if t.status == TaskStatus.OPEN]
-    incidents = [instance] if instance is not None and instance.incident_message else []
-    states = cached_states(instance) if instance is not None else []
+    incidents = [i for i in instances if i.status == InstanceStatus.INCIDENT]
+    definitions = diagrams(instances)
     return Overview(
         scheme_year=scheme_year,
         instance=instance,
-        counts=element_counts(instance, states, now) if instance is not None else {},
-        definitions=diagrams(instance) if instance is not None else [],
+        counts=element_counts(instances, tasks, now),
+        definitions=definitions,
         cities=_matrix(tasks, OrgKind.CITY, CITY_PHASES),
         departments=_matrix(tasks, OrgKind.DEPARTMENT, DEPARTMENT_PHASES),
         escalations=escalations(open_tasks, now),
@@ -299,7 +419,9 @@ def year_overview(scheme_year: SchemeYear, now: datetime) -> Overview:
             "done": sum(1 for t in tasks if t.status == TaskStatus.COMPLETED),
             "incidents": len(incidents),
         },
-        busiest=busiest_process(states),
+        busiest=busiest_process(tasks, instances, instance.process_id if instance else ""),
+        tree=_tree(instances, tasks),
+        calls=call_targets(definitions),
     )
 
 
@@ -329,11 +451,8 @@ def remind(scheme_year: SchemeYear, task_guid: str, sender: User, now: datetime)
 def remind_all(scheme_year: SchemeYear, level: Level, sender: User, now: datetime) -> int:
     """Remind every open task of the year at `level` or worse that was not reminded just now."""
     require_manager(sender)
-    instance = cycle_service.annual_instance(scheme_year)
-    if instance is None:
-        return 0
     open_tasks = db.session.scalars(
-        select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.status == TaskStatus.OPEN)
+        year_tasks(scheme_year.id).where(InboxTask.status == TaskStatus.OPEN)
     ).all()
     worse = {Level.RED: {Level.RED}, Level.YELLOW: {Level.RED, Level.YELLOW}}.get(
         level, {Level.RED, Level.YELLOW, Level.WARNING}
@@ -346,19 +465,6 @@ def remind_all(scheme_year: SchemeYear, level: Level, sender: User, now: datetim
     return sent
 
 
-BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
-
-
-def element_names(definition: ProcessDefinition) -> dict[str, str]:
-    """Element id → its name in the diagram (for the counts table beside the drawing)."""
-    root = etree.fromstring(definition.bpmn_xml.encode())
-    return {
-        node.get("id"): node.get("name") or node.get("id")
-        for node in root.iter()
-        if isinstance(node.tag, str) and node.tag.startswith(BPMN_NS) and node.get("id") and node.get("name")
-    }
-
-
 def count_rows(overview: Overview) -> list[dict[str, Any]]:
     """The diagrams' counts as table rows: process, element, counts (what the overlays show)."""
     rows = []
@@ -366,13 +472,13 @@ def count_rows(overview: Overview) -> list[dict[str, Any]]:
         counts = overview.counts.get(definition.process_id, {})
         if not counts:
             continue
-        names = element_names(definition)
-        for element_id, values in sorted(counts.items(), key=lambda kv: names.get(kv[0], kv[0])):
+        described = engine.describe(definition)
+        for element_id, values in sorted(counts.items(), key=lambda kv: described.name_of(kv[0])):
             rows.append(
                 {
                     "process": definition.name,
                     "process_id": definition.process_id,
-                    "element": names.get(element_id, element_id),
+                    "element": described.name_of(element_id),
                     "element_id": element_id,
                     **values,
                 }
@@ -380,42 +486,6 @@ def count_rows(overview: Overview) -> list[dict[str, Any]]:
     return rows
 
 
-# sha256 of a deployed definition → (element id, form key) of its user tasks. Definitions are
-# immutable once deployed, so the content hash is a safe key across databases and workers.
-_USER_TASKS: dict[str, frozenset[tuple[str, str]]] = {}
-
-
-def _user_tasks(definition: ProcessDefinition) -> frozenset[tuple[str, str]]:
-    if definition.sha256 not in _USER_TASKS:
-        root = etree.fromstring(definition.bpmn_xml.encode())
-        found = set()
-        for node in root.iter(f"{BPMN_NS}userTask"):
-            form_key = next(
-                (
-                    p.get("value")
-                    for p in node.iter()
-                    if isinstance(p.tag, str) and p.tag.endswith("property") and p.get("name") == "formKey"
-                ),
-                "",
-            )
-            found.add((node.get("id"), form_key))
-        _USER_TASKS[definition.sha256] = frozenset(found)
-    return _USER_TASKS[definition.sha256]
-
-
-def task_location(task: InboxTask) -> tuple[str, str] | None:
-    """(process id, element id) of a task in the diagrams its instance runs: found from the deployed
-    definitions, or from the live state when two processes share the element and form."""
-    key = (task.element_id, task.form_key)
-    ids = list((task.instance.definition_ids or {}).values())
-    definitions = db.session.scalars(
-        select(ProcessDefinition)
-        .where(ProcessDefinition.id.in_(ids))
-        .options(defer(ProcessDefinition.bpmn_xml))
-    ).all()
-    owners = [d.process_id for d in definitions if key in _user_tasks(d)]
-    if len(owners) == 1:
-        return owners[0], task.element_id
-    if task.status == TaskStatus.OPEN:
-        return current_element(task)
-    return None
+def task_location(task: InboxTask) -> tuple[str, str]:
+    """(process id, element id) of a task: where the engine recorded it belongs."""
+    return task.process_id or task.instance.process_id, task.element_id

@@ -15,7 +15,7 @@ from models.db import db
 from models.formation import Phase
 from models.org import OrgUnit, User
 from models.scheme import Indicator, KeyPoint, Level
-from models.workflow import AuditEvent, InboxTask, TaskStatus, task_phase
+from models.workflow import AuditEvent, InboxTask, ProcessInstance, TaskStatus, instance_line_ids
 from workflows.forms.grid import Grid, IndicatorInfo, layouts
 
 # Instance-level events worth showing on a task (timer firings are the engine's business).
@@ -38,8 +38,7 @@ class HistoryEntry:
 
 
 def phase_of(task: InboxTask) -> Phase | None:
-    value = task_phase(task)
-    return Phase(value) if value else None
+    return Phase(task.phase) if task.phase else None
 
 
 def _returned_codes(task: InboxTask) -> set[str]:
@@ -54,23 +53,26 @@ def related_tasks(task: InboxTask) -> list[InboxTask]:
     for a task about nobody in particular (the office's round review): the phase's other org-less tasks.
     """
     anchor = task.org_id or task.subject_org_id
-    query = select(InboxTask).where(
-        InboxTask.instance_id == task.instance_id,
-        or_(InboxTask.id == task.id, InboxTask.status == TaskStatus.COMPLETED),
-    )
+    query = select(InboxTask).where(or_(InboxTask.id == task.id, InboxTask.status == TaskStatus.COMPLETED))
+    if task.phase:
+        # the phase's work spans its instances (a round and the corrections it calls): same year and phase
+        query = query.join(ProcessInstance, ProcessInstance.id == InboxTask.instance_id).where(
+            ProcessInstance.scheme_year_id == task.instance.scheme_year_id,
+            InboxTask.phase == task.phase,
+            InboxTask.scope == task.scope,
+        )
+    else:
+        query = query.where(InboxTask.instance_id == task.instance_id)
     if anchor:
         query = query.where(
             or_(InboxTask.org_id == anchor, InboxTask.subject_org_id == anchor, InboxTask.org_id.is_(None))
         )
     else:
         query = query.where(InboxTask.org_id.is_(None))
-    phase, scope = task_phase(task), task.scope
     anchor_org = db.session.get(OrgUnit, anchor) if anchor else None
     anchor_code = anchor_org.code if anchor_org else None
     out = []
     for other in db.session.scalars(query.order_by(InboxTask.id)):
-        if other.id != task.id and (task_phase(other) != phase or other.scope != scope):
-            continue
         if (
             anchor
             and other.id != task.id
@@ -91,7 +93,8 @@ def task_history(task: InboxTask) -> list[HistoryEntry]:
         .where(
             or_(
                 AuditEvent.task_guid.in_(list(tasks)),
-                (AuditEvent.instance_id == task.instance_id)
+                # the task's own instance and those above it (the annual one opens the phase)
+                AuditEvent.instance_id.in_(instance_line_ids(task.instance))
                 & AuditEvent.task_guid.is_(None)
                 & AuditEvent.action.in_(INSTANCE_ACTIONS),
             )
@@ -99,7 +102,7 @@ def task_history(task: InboxTask) -> list[HistoryEntry]:
         .options(selectinload(AuditEvent.actor))
         .order_by(AuditEvent.at, AuditEvent.id)
     ).all()
-    phase = task_phase(task)
+    phase = task.phase
     out = []
     for event in events:
         detail: dict[str, Any] = event.detail or {}

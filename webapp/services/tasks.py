@@ -64,13 +64,11 @@ class Completion:
     incident: str | None = None
 
 
-def _dispatch(
-    instance: ProcessInstance, result: engine.StepResult, cause: InboxTask | None = None
-) -> list[str]:
+def _dispatch(result: engine.StepResult, cause: InboxTask | None = None) -> list[str]:
     """Tell users of their new tasks (returned ones when `cause` returned them); hand the messages
-    the process threw to their domain handlers (notifications, …)."""
+    the processes threw to their domain handlers (notifications, …)."""
     notifications.notify_arrivals(result.new_tasks, engine.now(), cause)
-    return events.dispatch(instance, result.events, engine.now()) if result.events else []
+    return events.dispatch(result.events, engine.now()) if result.events else []
 
 
 def get_task(task_guid: str, user: User) -> InboxTask:
@@ -122,10 +120,12 @@ def _context(task: InboxTask, user: User, now: datetime) -> TaskContext:
     return TaskContext(task=task, instance=task.instance, user=user, now=now)
 
 
-def build_form(task: InboxTask, user: User, formdata: MultiDict | None = None) -> Form:
+def build_form(
+    task: InboxTask, user: User, formdata: MultiDict | None = None, ctx: TaskContext | None = None
+) -> Form:
     """The task's form: from submitted data, else the saved draft, else the form's prefill."""
     definition = forms.get(task.form_key)
-    ctx = _context(task, user, engine.now())
+    ctx = ctx or _context(task, user, engine.now())
     if formdata is not None:
         form = definition.form_class(formdata=formdata)
     elif task.draft is not None:
@@ -139,13 +139,15 @@ def build_form(task: InboxTask, user: User, formdata: MultiDict | None = None) -
     return form
 
 
-def validate_form(task: InboxTask, user: User, form: Form) -> dict[str, list[str]]:
+def validate_form(
+    task: InboxTask, user: User, form: Form, ctx: TaskContext | None = None
+) -> dict[str, list[str]]:
     """The form's own validators, then the definition's database checks; {} when all is well."""
     definition = forms.get(task.form_key)
     valid = form.validate()
     errors = field_errors(form) if not valid else {}
     if valid and definition.check is not None:
-        for name, messages in definition.check(form, _context(task, user, engine.now())).items():
+        for name, messages in definition.check(form, ctx or _context(task, user, engine.now())).items():
             errors.setdefault(name, []).extend(messages)
             field = getattr(form, name, None) if name else None
             if field is not None and hasattr(field, "errors"):
@@ -211,8 +213,9 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
     task = get_task(task_guid, user)
     check_actor(task, user)
     definition = forms.get(task.form_key)
-    form = build_form(task, user, as_formdata(data))
-    errors = validate_form(task, user, form)
+    ctx = _context(task, user, engine.now())  # one per request: what it reads once, it keeps
+    form = build_form(task, user, as_formdata(data), ctx)
+    errors = validate_form(task, user, form, ctx)
     if errors:
         raise FormInvalid(errors)
 
@@ -224,21 +227,22 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
     check_actor(task, user)
     if instance.status == InstanceStatus.INCIDENT:
         raise Conflict(str(_l("The process is stopped by an incident; the office has been told.")))
+    if not instance.is_live:
+        raise Conflict(str(_l("This task has been withdrawn by the process.")), status=instance.status.value)
 
-    now = engine.now()
+    now = ctx.now = engine.now()
     values = clean_values(form)
     routing = {name: values[name] for name in definition.routing}
     if definition.handler is not None:
-        routing.update(definition.handler(_context(task, user, now), values) or {})
+        routing.update(definition.handler(ctx, values) or {})
     task.status = TaskStatus.COMPLETED
     task.completed_at, task.completed_by_id = now, user.id
     task.submitted, task.draft = values, None
-    workflow = engine.load(instance)
     try:
-        result = engine.complete_user_task(instance, workflow, task.task_guid, routing)
+        result = engine.complete_user_task(instance, task.task_guid, routing)
     except engine.TaskNotReady:
         raise Conflict(str(_l("This task is no longer waiting for input."))) from None
-    _dispatch(instance, result, cause=task)
+    _dispatch(result, cause=task)
     audit.record(
         "task.completed",
         user,
@@ -265,10 +269,9 @@ def start_process(
     business_key: str,
     data: dict[str, Any] | None = None,
     scheme_year_id: int | None = None,
-    phase: str = "",
-    round: str = "",
 ) -> ProcessInstance:
-    """Start the latest definition of a process (user None: the system, e.g. the simulation)."""
+    """Start the latest definition of a process (user None: the system, e.g. the simulation).
+    Its phase of the year comes from the process's own BPMN."""
     if user is not None:
         require_manager(user)
     try:
@@ -277,13 +280,11 @@ def start_process(
             business_key=business_key,
             data=data,
             scheme_year_id=scheme_year_id,
-            phase=phase,
-            round=round,
             started_by_id=user.id if user else None,
         )
     except engine.DefinitionError as exc:
         raise NotFound(str(exc)) from None
-    _dispatch(instance, result)
+    _dispatch(result)
     audit.record(
         "instance.started",
         user,
@@ -307,12 +308,11 @@ def send_message(
     """Deliver a message to a waiting instance, e.g. the office starting a phase before its date."""
     require_manager(user)
     instance = _locked(instance_id)
-    workflow = engine.load(instance)
     try:
-        result = engine.deliver_message(instance, workflow, name, payload)
-    except engine.MessageNotAwaited:
+        result = engine.deliver_message(instance, name, payload)
+    except (engine.MessageNotAwaited, engine.InstanceClosed):
         raise Conflict(str(_l("The process is not waiting for “%(name)s” now.", name=name))) from None
-    _dispatch(instance, result)
+    _dispatch(result)
     audit.record(
         "instance.message",
         user,
@@ -329,8 +329,8 @@ def retry_instance(instance_id: int, user: User) -> ProcessInstance:
     if instance.status != InstanceStatus.INCIDENT:
         raise Conflict(str(_l("The process has no incident to retry.")))
     previous = {"message": instance.incident_message, "element": instance.incident_element}
-    result = engine.retry(instance, engine.load(instance))
-    _dispatch(instance, result)
+    result = engine.retry(instance)
+    _dispatch(result)
     audit.record(
         "instance.retried",
         user,
@@ -360,10 +360,10 @@ def next_due_instance_id(now: datetime) -> int | None:
 def fire_timers(instance_id: int) -> ProcessInstance:
     """Fire the instance's due timers and run it on (the worker's unit of work)."""
     instance = _locked(instance_id)
-    if instance.due_at is None or instance.due_at > engine.now():
+    if instance.due_at is None or instance.due_at > engine.now() or not instance.is_live:
         return instance  # another worker got there first
-    result = engine.fire_due_timers(instance, engine.load(instance))
-    _dispatch(instance, result)
+    result = engine.fire_due_timers(instance)
+    _dispatch(result)
     audit.record("instance.timers", None, instance_id=instance.id, detail={"incident": result.incident})
     db.session.flush()
     return instance

@@ -1,23 +1,24 @@
-"""Deploying BPMN: XSD validation, our own rules (lanes, forms, safe expressions), versioned storage."""
+"""Deploying BPMN: XSD validation, our own rules (lanes, forms, safe expressions, call bindings),
+versioned storage, and finding the version a new instance binds to."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import defer
 
-from models.db import db
+from models.db import db, utcnow
+from models.formation import Phase
 from models.org import Role, User
 from models.workflow import ProcessDefinition
 from workflows import forms
 from workflows.engine import expressions
-from workflows.engine.scripting import SCRIPT_ENGINE
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -25,7 +26,12 @@ NS = {
 }
 ROLE_CODES = {r.value for r in Role}
 # spiffworkflow:property names whose values are expressions over the task data
-EXPRESSION_PROPERTIES = {"org", "due", "subject", "assignee", "scope"}
+EXPRESSION_PROPERTIES = {"org", "due", "subject", "assignee", "scope", "round"}
+PHASES = {p.value for p in Phase}
+# A call activity's `binding` property: the version of the called process its child instance runs.
+#   latest: the newest deployed when the call starts (the default, as Camunda's calledElementBinding);
+#   deployment: the newest deployed together with, or before, the caller's own definition.
+BINDINGS = ("latest", "deployment")
 
 
 class DefinitionError(ValueError):
@@ -117,6 +123,16 @@ def inspect_bpmn(xml: bytes, known_forms: set[str] | None = None) -> ParsedFile:
             problems.append((task_id, f"unknown form key {form_key!r}"))
     for node in process.iterfind(".//bpmn:serviceTask", NS):
         problems.append((node.get("id"), "service tasks are not supported"))
+    _check_phase(problems, process, process.get("id"))
+    for node in process.iterfind(".//bpmn:callActivity", NS):
+        if not node.get("calledElement"):
+            problems.append((node.get("id"), "a call activity needs a calledElement"))
+        binding = _property(node, "binding")
+        if binding is not None and binding not in BINDINGS:
+            problems.append(
+                (node.get("id"), f"binding must be one of {', '.join(BINDINGS)}, not {binding!r}")
+            )
+        _check_phase(problems, node, node.get("id"))
     if problems:
         raise DefinitionError(problems)
     called = {
@@ -127,6 +143,19 @@ def inspect_bpmn(xml: bytes, known_forms: set[str] | None = None) -> ParsedFile:
     )
 
 
+def _property(node, name: str) -> str | None:
+    for prop in node.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+        if prop.get("name") == name:
+            return prop.get("value") or ""
+    return None
+
+
+def _check_phase(problems, node, element_id: str) -> None:
+    phase = _property(node, "phase")
+    if phase is not None and phase not in PHASES:
+        problems.append((element_id, f"phase must be one of {', '.join(sorted(PHASES))}, not {phase!r}"))
+
+
 def deploy(
     xml: bytes | str,
     *,
@@ -134,10 +163,12 @@ def deploy(
     user: User | None = None,
     scheme_year_id: int | None = None,
     known_forms: set[str] | None = None,
+    at: datetime | None = None,
 ) -> tuple[ProcessDefinition, bool]:
     """Store a new version of the file's process unless the latest already has the same content.
 
-    Returns the definition and whether it is new. Earlier versions are never changed.
+    Returns the definition and whether it is new. Earlier versions are never changed. Files deployed
+    together pass the same `at`: that set is what a call with `binding="deployment"` runs.
     """
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
     parsed = inspect_bpmn(data, forms.known_keys() if known_forms is None else known_forms)
@@ -162,15 +193,26 @@ def deploy(
         source_name=source_name,
         scheme_year_id=scheme_year_id,
         deployed_by=user,
+        deployed_at=at or utcnow(),
     )
     db.session.add(definition)
     db.session.flush()
     return definition, True
 
 
-def latest_definition(process_id: str, scheme_year_id: int | None = None) -> ProcessDefinition | None:
-    """The newest version serving the year, else the newest that serves every year."""
-    query = select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+def latest_definition(
+    process_id: str, scheme_year_id: int | None = None, *, deployed_by: datetime | None = None
+) -> ProcessDefinition | None:
+    """The newest version serving the year, else the newest that serves every year; with
+    `deployed_by`, the newest deployed no later than that (a caller's own set)."""
+    # the diagram itself is read only when its compiled spec is not in the cache yet
+    query = (
+        select(ProcessDefinition)
+        .where(ProcessDefinition.process_id == process_id)
+        .options(defer(ProcessDefinition.bpmn_xml))
+    )
+    if deployed_by is not None:
+        query = query.where(ProcessDefinition.deployed_at <= deployed_by)
     if scheme_year_id is not None:
         query = query.where(
             or_(
@@ -184,25 +226,16 @@ def latest_definition(process_id: str, scheme_year_id: int | None = None) -> Pro
     return db.session.scalars(query.limit(1)).first()
 
 
-def new_workflow(process_id: str, scheme_year_id: int | None = None) -> tuple[BpmnWorkflow, dict[str, int]]:
-    """A fresh workflow of the latest definitions, with every called process resolved now and kept."""
-    parser = SpiffBpmnParser()  # each file was validated when it was deployed
-    used: dict[str, int] = {}
-    pending = [process_id]
-    while pending:
-        pid = pending.pop()
-        if pid in used:
-            continue
-        definition = latest_definition(pid, scheme_year_id)
-        if definition is None:
-            raise DefinitionError([(pid, f"no deployed definition of process {pid!r}")])
-        used[pid] = definition.id
-        data = definition.bpmn_xml.encode("utf-8")
-        parser.add_bpmn_str(data, filename=definition.source_name or pid)
-        pending.extend(inspect_bpmn(data).called)
-    try:
-        spec = parser.get_spec(process_id)
-        subprocess_specs = parser.get_subprocess_specs(process_id)
-    except SpiffWorkflowException as exc:
-        raise DefinitionError([(process_id, str(exc))]) from None
-    return BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE), used
+def bound_definition(
+    process_id: str, binding: str, caller_id: int, scheme_year_id: int | None
+) -> ProcessDefinition:
+    """The definition a call activity's child instance runs, by the call's binding."""
+    deployed_by = None
+    if binding == "deployment":
+        deployed_by = db.session.scalar(
+            select(ProcessDefinition.deployed_at).where(ProcessDefinition.id == caller_id)
+        )
+    definition = latest_definition(process_id, scheme_year_id, deployed_by=deployed_by)
+    if definition is None:
+        raise DefinitionError([(process_id, f"no deployed definition of process {process_id!r}")])
+    return definition

@@ -7,7 +7,7 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from models.db import db
 from models.org import OrgUnit, Role, User
@@ -50,20 +50,29 @@ def _lookup(model, column, keys: set[str], what: str) -> dict[str, int]:
 
 
 def sync_inbox(
-    instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, ready: dict[str, Task] | None = None
+    instance: ProcessInstance,
+    now: datetime,
+    ready: dict[str, Task],
+    before: set[str],
+    done: str | None = None,
 ) -> list[InboxTask]:
-    """Insert rows for newly READY user tasks, withdraw rows whose task is no longer READY; returns new rows."""
-    ready = ready_user_tasks(workflow) if ready is None else ready
-    open_rows = db.session.scalars(
-        select(InboxTask).where(InboxTask.instance_id == instance.id, InboxTask.status == TaskStatus.OPEN)
-    ).all()
-    known = set()
-    for row in open_rows:
-        known.add(row.task_guid)
-        if row.task_guid not in ready:
-            row.status = TaskStatus.CANCELLED
-            row.completed_at = now
-    new = [task for guid, task in ready.items() if guid not in known]
+    """Insert rows for user tasks that became READY, withdraw rows of those no longer READY; returns
+    the new rows. `before` is what was READY when the state was loaded and `done` the task just
+    completed: the state and the inbox change in one transaction, so the difference is all that moved
+    and no open row needs reading."""
+    gone = before - set(ready) - {done}
+    if gone:
+        db.session.execute(
+            update(InboxTask)
+            .where(
+                InboxTask.instance_id == instance.id,
+                InboxTask.task_guid.in_(gone),
+                InboxTask.status == TaskStatus.OPEN,
+            )
+            .values(status=TaskStatus.CANCELLED, completed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    new = [task for guid, task in ready.items() if guid not in before]
     if not new:
         return []
     # Evaluate everything first, so a failure adds no row at all.
@@ -79,23 +88,44 @@ def sync_inbox(
     rows = []
     for task, props, refs, due in planned:
         spec = task.task_spec
-        row = InboxTask(
-            task_guid=str(task.id),
-            instance_id=instance.id,
-            element_id=spec.bpmn_id,
-            title=spec.bpmn_name or spec.bpmn_id,
-            lane=spec.lane or "",
-            role=Role(spec.lane),
-            org_id=orgs.get(refs["org"]),
-            subject_org_id=orgs.get(refs["subject"]),
-            assignee_id=users.get(refs["assignee"]),
-            scope=str(_evaluate(task, props.get("scope")) or ""),
-            form_key=props.get("formKey", ""),
-            instructions=(spec.extensions or {}).get("instructionsForEndUser") or "",
-            due_at=due,
-            status=TaskStatus.OPEN,
-            created_at=now,
+        rows.append(
+            {
+                "task_guid": str(task.id),
+                "instance_id": instance.id,
+                "process_id": instance.process_id,
+                "phase": instance.phase,
+                "round": instance.round,
+                "element_id": spec.bpmn_id,
+                "title": spec.bpmn_name or spec.bpmn_id,
+                "lane": spec.lane or "",
+                "role": Role(spec.lane),
+                "org_id": orgs.get(refs["org"]),
+                "subject_org_id": orgs.get(refs["subject"]),
+                "assignee_id": users.get(refs["assignee"]),
+                "scope": str(_evaluate(task, props.get("scope")) or ""),
+                "form_key": props.get("formKey", ""),
+                "instructions": (spec.extensions or {}).get("instructionsForEndUser") or "",
+                "due_at": due,
+                "status": TaskStatus.OPEN,
+                "created_at": now,
+            }
         )
-        db.session.add(row)
-        rows.append(row)
-    return rows
+    # One INSERT for all (ORM objects would be inserted one by one to learn their ids), then the rows.
+    db.session.execute(insert(InboxTask), rows)
+    return list(
+        db.session.scalars(
+            select(InboxTask)
+            .where(InboxTask.task_guid.in_([r["task_guid"] for r in rows]))
+            .order_by(InboxTask.id)
+        )
+    )
+
+
+def withdraw_all(instance_ids: list[int], now: datetime) -> None:
+    """Withdraw every open task of these instances (their call activity was cancelled)."""
+    db.session.execute(
+        update(InboxTask)
+        .where(InboxTask.instance_id.in_(instance_ids), InboxTask.status == TaskStatus.OPEN)
+        .values(status=TaskStatus.CANCELLED, completed_at=now)
+        .execution_options(synchronize_session=False)
+    )

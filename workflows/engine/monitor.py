@@ -1,5 +1,6 @@
-"""What a running instance is doing, element by element: the office monitor's overlays and the task
-page's "you are here". Reads the serialised state; never changes it."""
+"""What an instance is doing, element by element: the office monitor's overlays. Reads the stored
+state; never changes it. A call activity's process runs as another instance, so each instance
+answers for its own elements only (`call_path` leads through embedded subprocesses)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from models.workflow import ProcessInstance
 from workflows.engine import state
+from workflows.engine.calls import CHILD
 
 # Task states worth showing: the token is here now.
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
@@ -26,7 +27,8 @@ STATE_NAMES = {
 @dataclass(frozen=True)
 class ElementState:
     """One task of the instance: which process and element it is, its state, and the call activities
-    (process id, element id), outermost first, that lead from the root process to it."""
+    (process id, element id), outermost first, that lead from the instance's process to it; a waiting
+    call activity names its child instance."""
 
     task_guid: str
     process_id: str
@@ -34,6 +36,7 @@ class ElementState:
     state: str
     user_task: bool
     call_path: tuple[tuple[str, str], ...]
+    child_instance_id: int | None = None
 
 
 def _call_path(task: Task, root: BpmnWorkflow) -> tuple[tuple[str, str], ...]:
@@ -48,9 +51,9 @@ def _call_path(task: Task, root: BpmnWorkflow) -> tuple[tuple[str, str], ...]:
     return tuple(reversed(path))
 
 
-def element_states(instance: ProcessInstance, completed: bool = False) -> list[ElementState]:
-    """Every active task of the instance (and, with `completed`, finished user tasks too)."""
-    root = state.load(instance.state)
+def element_states(stored: str, completed: bool = False) -> list[ElementState]:
+    """Every active task of an instance's stored state (with `completed`, finished user tasks too)."""
+    root, _compiled = state.load(stored)
     mask = ACTIVE | (TaskState.COMPLETED if completed else 0)
     found = []
     paths: dict[int, tuple[tuple[str, str], ...]] = {}
@@ -73,6 +76,7 @@ def element_states(instance: ProcessInstance, completed: bool = False) -> list[E
                 state=STATE_NAMES.get(task.state, "other"),
                 user_task=user_task,
                 call_path=paths[key],
+                child_instance_id=task._get_internal_data(CHILD),
             )
         )
     return found

@@ -2,6 +2,9 @@
  *
  * #diagram on the office monitor: the process chosen in #diagram-select, with a badge per element
  *   (open / overdue / incident / waiting / done) from #monitor-counts, refreshed from data-counts-url.
+ *   A click on a call activity (#monitor-calls: process → element → called process) opens the called
+ *   process's diagram; the instances of the shown process ([data-instances-for]) are listed below it,
+ *   and its nodes in the year's tree are marked. A tree node's button shows its process.
  * [data-bpmn-url] anywhere else (the task page): one diagram, the element in data-highlight marked.
  */
 (function () {
@@ -74,15 +77,56 @@
     var select = document.getElementById('diagram-select');
     var dataNode = document.getElementById('monitor-counts');
     var allCounts = dataNode ? JSON.parse(dataNode.textContent) : {};
+    var callsNode = document.getElementById('monitor-calls');
+    var calls = callsNode ? JSON.parse(callsNode.textContent) : {};
     var viewer = new window.BpmnJS({ container: container });
     var current = null;
     var loading = 0;
+
+    function markInstances() {
+      document.querySelectorAll('[data-instances-for]').forEach(function (node) {
+        node.hidden = node.dataset.instancesFor !== current;
+      });
+      document.querySelectorAll('.instance-tree li[data-process]').forEach(function (node) {
+        node.classList.toggle('is-current', node.dataset.process === current);
+      });
+    }
+
+    function show(processId) {
+      for (var i = 0; i < select.options.length; i++) {
+        if (select.options[i].value === processId) {
+          select.selectedIndex = i;
+          load();
+          container.scrollIntoView({ block: 'nearest' });
+          return true;
+        }
+      }
+      return false;
+    }
+
+    function markCalls() {
+      var targets = calls[current] || {};
+      var canvas = viewer.get('canvas');
+      Object.keys(targets).forEach(function (elementId) {
+        if (viewer.get('elementRegistry').get(elementId)) { canvas.addMarker(elementId, 'call-link'); }
+      });
+    }
+
+    viewer.on('element.click', function (event) {
+      var called = (calls[current] || {})[event.element.id];
+      if (called) { show(called); }
+    });
+
+    document.querySelectorAll('[data-show-process]').forEach(function (button) {
+      button.addEventListener('click', function () { show(button.dataset.showProcess); });
+    });
 
     function load() {
       var option = select.options[select.selectedIndex];
       if (!option) { return; }
       var ticket = ++loading;  // only the latest choice may draw
       current = option.value;
+      markInstances();
       container.dataset.loaded = '';
       fetchText(option.dataset.url)
         .then(function (xml) {
@@ -93,6 +137,7 @@
           if (done === null || ticket !== loading) { return; }
           fit(viewer, container);
           renderCounts(viewer, container, allCounts[current]);
+          markCalls();
           container.dataset.loaded = current;
         })
         .catch(function () { showError(container, container.dataset.error); });
