@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
 from wtforms import Form, SelectChoice
 
 from models.db import db
@@ -55,7 +55,7 @@ LARGE_DEDUCTION = Decimal("0.5")  # the review flags scores below half the weigh
 
 
 def _year(ctx: TaskContext) -> SchemeYear:
-    return db.session.get(SchemeYear, ctx.instance.scheme_year_id)
+    return ctx.remember("year", lambda: db.session.get(SchemeYear, ctx.instance.scheme_year_id))
 
 
 def _kind(ctx: TaskContext) -> RoundKind:
@@ -63,11 +63,32 @@ def _kind(ctx: TaskContext) -> RoundKind:
 
 
 def _round(ctx: TaskContext) -> EvaluationRound:
-    return EvaluationRound.find(ctx.instance.scheme_year_id, _kind(ctx))
+    return ctx.remember("round", lambda: EvaluationRound.find(ctx.instance.scheme_year_id, _kind(ctx)))
 
 
-def _cities() -> list[OrgUnit]:
-    return results.cities()
+def _indicators(ctx: TaskContext) -> list[Indicator]:
+    """The year's indicators (with key points and owners), read once per request."""
+    return ctx.remember("indicators", lambda: _year(ctx).indicators())
+
+
+def _indicator_ids(ctx: TaskContext) -> dict[str, int]:
+    """Code → id of the year's indicators (what a grid's rows name), read once per request."""
+    return ctx.remember(
+        "indicator_ids",
+        lambda: dict(
+            db.session.execute(
+                select(Indicator.code, Indicator.id).where(
+                    Indicator.scheme_year_id == ctx.instance.scheme_year_id
+                )
+            )
+            .tuples()
+            .all()
+        ),
+    )
+
+
+def _cities(ctx: TaskContext | None = None) -> list[OrgUnit]:
+    return ctx.remember("cities", results.cities) if ctx is not None else results.cities()
 
 
 def _departments() -> list[OrgUnit]:
@@ -166,7 +187,7 @@ def _report_prefill(ctx: TaskContext) -> dict[str, Any]:
     }
     targets = _declared_targets(ctx.instance.scheme_year_id)
     rows = []
-    for ind in _year(ctx).indicators():
+    for ind in _indicators(ctx):
         item = items.get(ind.id)
         label = f"{ind.key_point.number}. {ind.key_point.name} › {_label(ind)}"
         target = targets.get((ind.owner_id, ind.name))
@@ -184,34 +205,49 @@ def _report_prefill(ctx: TaskContext) -> dict[str, Any]:
 
 
 def _report_check(form: Form, ctx: TaskContext) -> dict[str, list[str]]:
-    codes = {i.code for i in _year(ctx).indicators()}
+    codes = set(_indicator_ids(ctx))
     if {e.form.code.data for e in form.rows.entries} != codes:
         return {"": [str(_l("The list of indicators changed; reload the page."))]}
     return {}
 
 
+def _write(model, new: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:
+    """Insert and update rows of a grid in bulk: one statement each, however many rows."""
+    if new:
+        db.session.execute(insert(model), new)
+    if changed:
+        db.session.execute(update(model), changed)
+
+
 def _report(ctx: TaskContext, values: dict[str, Any]) -> None:
     round_ = _round(ctx)
-    indicators = {i.code: i for i in _year(ctx).indicators()}
+    indicators = _indicator_ids(ctx)
     existing = {
-        i.indicator_id: i
-        for i in db.session.scalars(
-            select(SelfReportItem).where(
-                SelfReportItem.round_id == round_.id, SelfReportItem.city_id == ctx.task.org_id
-            )
+        indicator_id: (item_id, completion, narrative)
+        for item_id, indicator_id, completion, narrative in db.session.execute(
+            select(
+                SelfReportItem.id,
+                SelfReportItem.indicator_id,
+                SelfReportItem.completion,
+                SelfReportItem.narrative,
+            ).where(SelfReportItem.round_id == round_.id, SelfReportItem.city_id == ctx.task.org_id)
         )
     }
+    new, changed = [], []
     for row in values["rows"]:
-        ind = indicators[row["code"]]
-        item = existing.get(ind.id) or SelfReportItem(
-            round_id=round_.id, city_id=ctx.task.org_id, indicator_id=ind.id
-        )
-        item.completion, item.narrative, item.updated_at = (
-            row["completion"].strip(),
-            row.get("narrative") or "",
-            ctx.now,
-        )
-        db.session.add(item)
+        indicator_id = indicators[row["code"]]
+        item = {
+            "completion": row["completion"].strip(),
+            "narrative": row.get("narrative") or "",
+            "updated_at": ctx.now,
+        }
+        if indicator_id not in existing:
+            new.append(
+                {"round_id": round_.id, "city_id": ctx.task.org_id, "indicator_id": indicator_id, **item}
+            )
+        elif existing[indicator_id][1:] != (item["completion"], item["narrative"]):
+            changed.append({"id": existing[indicator_id][0], **item})
+    _write(SelfReportItem, new, changed)
     _record_submission(round_, ctx.task.org_id, "self_report", ctx, late=ctx.now > round_.report_deadline)
     db.session.flush()
 
@@ -220,7 +256,20 @@ def _report(ctx: TaskContext, values: dict[str, Any]) -> None:
 
 
 def _owned(ctx: TaskContext) -> list[Indicator]:
-    return [i for i in _year(ctx).indicators() if i.owner_id == ctx.task.org_id]
+    """The indicators the task's department owns, read once per request."""
+    return ctx.remember(
+        "owned",
+        lambda: list(
+            db.session.scalars(
+                select(Indicator)
+                .where(
+                    Indicator.scheme_year_id == ctx.instance.scheme_year_id,
+                    Indicator.owner_id == ctx.task.org_id,
+                )
+                .order_by(Indicator.seq)
+            )
+        ),
+    )
 
 
 def _score_prefill(ctx: TaskContext) -> dict[str, Any]:
@@ -244,7 +293,7 @@ def _score_prefill(ctx: TaskContext) -> dict[str, Any]:
     fraud = results.fraud_pairs(round_.scheme_year_id)
     rows = []
     for ind in owned:
-        for city in _cities():
+        for city in _cities(ctx):
             s, r = scores.get((ind.id, city.id)), reported.get((ind.id, city.id))
             shown = r.completion if r else str(_l("not reported"))
             if (ind.id, city.id) in fraud:
@@ -262,7 +311,7 @@ def _score_prefill(ctx: TaskContext) -> dict[str, Any]:
 
 
 def _row_keys(ctx: TaskContext) -> tuple[dict[str, Indicator], dict[str, OrgUnit]]:
-    return {i.code: i for i in _owned(ctx)}, {c.short_name: c for c in _cities()}
+    return {i.code: i for i in _owned(ctx)}, {c.short_name: c for c in _cities(ctx)}
 
 
 def _score_check(form: Form, ctx: TaskContext) -> dict[str, list[str]]:
@@ -274,16 +323,19 @@ def _score_check(form: Form, ctx: TaskContext) -> dict[str, list[str]]:
     for entry in form.rows.entries:
         row = entry.form
         ind = indicators[row.code.data]
-        subject = str(_l("Indicator %(code)s, %(city)s", code=ind.code, city=row.city.data))
+
+        def subject(ind=ind, row=row) -> str:  # translated only for a row that needs a message
+            return str(_l("Indicator %(code)s, %(city)s", code=ind.code, city=row.city.data))
+
         try:
             value = scoring.as_score(row.score.data)
             scoring.check_score(value, ind.weight)
         except (scoring.InvalidScore, scoring.ScoreOutOfRange) as exc:
-            errors.setdefault(row.score.name, []).append(f"{subject}: {exc}")
-            row.score.errors = [*row.score.errors, f"{subject}: {exc}"]
+            errors.setdefault(row.score.name, []).append(f"{subject()}: {exc}")
+            row.score.errors = [*row.score.errors, f"{subject()}: {exc}"]
             continue
         if value < ind.weight and not (row.reason.data or "").strip():
-            message = str(_l("%(subject)s: give the reason for scoring below full marks.", subject=subject))
+            message = str(_l("%(subject)s: give the reason for scoring below full marks.", subject=subject()))
             errors.setdefault(row.reason.name, []).append(message)
             row.reason.errors = [*row.reason.errors, message]
     return errors
@@ -293,26 +345,39 @@ def _score(ctx: TaskContext, values: dict[str, Any]) -> None:
     round_ = _round(ctx)
     indicators, cities = _row_keys(ctx)
     existing = {
-        (s.indicator_id, s.city_id): s
-        for s in db.session.scalars(
-            select(Score).where(
+        (indicator_id, city_id): (score_id, score, changes)
+        for score_id, indicator_id, city_id, score, changes in db.session.execute(
+            select(Score.id, Score.indicator_id, Score.city_id, Score.score, Score.changes).where(
                 Score.round_id == round_.id, Score.indicator_id.in_([i.id for i in indicators.values()])
             )
         )
     }
+    new, changed = [], []
     for row in values["rows"]:
         ind, city = indicators[row["code"]], cities[row["city"]]
         value = scoring.as_score(row["score"])
+        item = {
+            "score": value,
+            "reason": (row.get("reason") or "").strip(),
+            "scored_by_id": ctx.user.id,
+            "scored_at": ctx.now,
+        }
         current = existing.get((ind.id, city.id))
         if current is None:
-            current = Score(
-                round_id=round_.id, indicator_id=ind.id, city_id=city.id, first_score=value, changes=0
+            new.append(
+                {
+                    "round_id": round_.id,
+                    "indicator_id": ind.id,
+                    "city_id": city.id,
+                    "first_score": value,
+                    "changes": 0,
+                    **item,
+                }
             )
-            db.session.add(current)
-        elif current.score != value:
-            current.changes = (current.changes or 0) + 1
-        current.score, current.reason = value, (row.get("reason") or "").strip()
-        current.scored_by_id, current.scored_at = ctx.user.id, ctx.now
+        else:
+            score_id, before, changes = current
+            changed.append({"id": score_id, "changes": (changes or 0) + int(before != value), **item})
+    _write(Score, new, changed)
     _record_submission(round_, ctx.task.org_id, "scores", ctx, late=ctx.now > round_.score_deadline)
     db.session.flush()
 
@@ -321,11 +386,16 @@ def _verify_prefill(ctx: TaskContext) -> dict[str, Any]:
     year_id = ctx.instance.scheme_year_id
     found = {
         (v.indicator_id, v.city_id): v
-        for v in db.session.scalars(select(Verification).where(Verification.scheme_year_id == year_id))
+        for v in db.session.scalars(
+            select(Verification).where(
+                Verification.scheme_year_id == year_id,
+                Verification.indicator_id.in_([i.id for i in _owned(ctx)]),
+            )
+        )
     }
     rows = []
     for ind in _owned(ctx):
-        for city in _cities():
+        for city in _cities(ctx):
             v = found.get((ind.id, city.id))
             rows.append(
                 {
@@ -342,17 +412,28 @@ def _verify(ctx: TaskContext, values: dict[str, Any]) -> None:
     indicators, cities = _row_keys(ctx)
     year_id = ctx.instance.scheme_year_id
     found = {
-        (v.indicator_id, v.city_id): v
-        for v in db.session.scalars(select(Verification).where(Verification.scheme_year_id == year_id))
+        (indicator_id, city_id): verification_id
+        for verification_id, indicator_id, city_id in db.session.execute(
+            select(Verification.id, Verification.indicator_id, Verification.city_id).where(
+                Verification.scheme_year_id == year_id,
+                Verification.indicator_id.in_([i.id for i in indicators.values()]),
+            )
+        )
     }
+    new, changed = [], []
     for row in values["rows"]:
         ind, city = indicators[row["code"]], cities[row["city"]]
-        v = found.get((ind.id, city.id)) or Verification(
-            scheme_year_id=year_id, indicator_id=ind.id, city_id=city.id
-        )
-        v.result, v.note = VerificationResult(row["result"]), (row.get("note") or "").strip()
-        v.verified_by_id, v.verified_at = ctx.user.id, ctx.now
-        db.session.add(v)
+        item = {
+            "result": VerificationResult(row["result"]),
+            "note": (row.get("note") or "").strip(),
+            "verified_by_id": ctx.user.id,
+            "verified_at": ctx.now,
+        }
+        if (ind.id, city.id) in found:
+            changed.append({"id": found[ind.id, city.id], **item})
+        else:
+            new.append({"scheme_year_id": year_id, "indicator_id": ind.id, "city_id": city.id, **item})
+    _write(Verification, new, changed)
     db.session.flush()
 
 
@@ -416,10 +497,19 @@ def _review(ctx: TaskContext, values: dict[str, Any]) -> dict[str, Any]:
     return returned
 
 
+def missing_score_count(round_: EvaluationRound) -> int:
+    """How many (indicator, city) pairs of the round have no score yet (two COUNTs, no rows read)."""
+    expected = db.session.scalar(
+        select(func.count()).select_from(Indicator).where(Indicator.scheme_year_id == round_.scheme_year_id)
+    ) * len(results.cities())
+    have = db.session.scalar(select(func.count()).select_from(Score).where(Score.round_id == round_.id))
+    return max(0, expected - have)
+
+
 def _complete_scores_check(form: Form, ctx: TaskContext) -> dict[str, list[str]]:
     if form.decision.data != "approve":
         return {}
-    missing = review_context(ctx)["missing_score_count"]
+    missing = missing_score_count(_round(ctx))
     return {"": [str(_l("%(n)d scores are still missing.", n=missing))]} if missing else {}
 
 
@@ -457,18 +547,32 @@ def _feedback_prefill(ctx: TaskContext) -> dict[str, Any]:
 
 
 def _save_advice(ctx: TaskContext, kind: str, rows: list[dict[str, Any]]) -> None:
-    cities = {c.short_name: c for c in _cities()}
+    cities = {c.short_name: c for c in _cities(ctx)}
+    existing = dict(
+        db.session.execute(
+            select(CityFeedback.city_id, CityFeedback.id).where(
+                CityFeedback.scheme_year_id == ctx.instance.scheme_year_id, CityFeedback.round_kind == kind
+            )
+        )
+        .tuples()
+        .all()
+    )
+    new, changed = [], []
     for row in rows:
         city = cities[row["city"]]
-        item = db.session.scalar(
-            select(CityFeedback).where(
-                CityFeedback.scheme_year_id == ctx.instance.scheme_year_id,
-                CityFeedback.round_kind == kind,
-                CityFeedback.city_id == city.id,
+        item = {"advice": (row.get("advice") or "").strip(), "written_at": ctx.now}
+        if city.id in existing:
+            changed.append({"id": existing[city.id], **item})
+        else:
+            new.append(
+                {
+                    "scheme_year_id": ctx.instance.scheme_year_id,
+                    "round_kind": kind,
+                    "city_id": city.id,
+                    **item,
+                }
             )
-        ) or CityFeedback(scheme_year_id=ctx.instance.scheme_year_id, round_kind=kind, city_id=city.id)
-        item.advice, item.written_at = (row.get("advice") or "").strip(), ctx.now
-        db.session.add(item)
+    _write(CityFeedback, new, changed)
 
 
 def _publish_round(ctx: TaskContext, values: dict[str, Any]) -> None:

@@ -209,9 +209,23 @@ def recipients(tasks: list[InboxTask]) -> dict[int, list[User]]:
     users = db.session.scalars(
         select(User).where(User.active.is_(True), or_(*conditions)).order_by(User.id)
     ).all()
-    return {
-        t.id: [u for u in users if (u.id == t.assignee_id if t.assignee_id else t.is_for(u))] for t in tasks
-    }
+    by_id = {u.id: u for u in users}
+    # (role, org id) → its users, and role → all its users (for org-less tasks): one pass over the users
+    in_org: dict[tuple[Role, int | None], list[User]] = {}
+    anywhere: dict[Role, list[User]] = {}
+    for u in users:
+        for role in set(u.roles):
+            in_org.setdefault((role, u.org_id), []).append(u)
+            anywhere.setdefault(role, []).append(u)
+    found = {}
+    for t in tasks:
+        if t.assignee_id:
+            found[t.id] = [by_id[t.assignee_id]] if t.assignee_id in by_id else []
+        else:
+            found[t.id] = list(
+                anywhere.get(t.role, []) if t.org_id is None else in_org.get((t.role, t.org_id), [])
+            )
+    return found
 
 
 def _task_params(task: InboxTask, **extra: Any) -> dict[str, Any]:

@@ -17,12 +17,23 @@ if TYPE_CHECKING:
 
 @dataclass
 class TaskContext:
-    """What a form's handler may use: the task row, its instance, the acting user and the time."""
+    """What a form's handler may use: the task row, its instance, the acting user and the time.
+
+    One context serves a whole request (building, checking and handling the form), so what the
+    definition reads from the tables once (the year's indicators, the cities) it keeps in `memo`.
+    """
 
     task: InboxTask
     instance: ProcessInstance
     user: User
     now: datetime
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def remember(self, key: str, load: Callable[[], Any]) -> Any:
+        """`load()` the first time `key` is asked for in this request, the same value afterwards."""
+        if key not in self.memo:
+            self.memo[key] = load()
+        return self.memo[key]
 
 
 Handler = Callable[[TaskContext, dict[str, Any]], dict[str, Any] | None]
