@@ -1,4 +1,6 @@
-"""`flask bench engine`: the runtime's cost per completion and the inbox's cost with 20 years of history.
+"""`flask bench engine`: the runtime's cost per completion and per start on a round-shaped process, the
+inbox's cost with 20 years of history, and (`year`) the 2012 year simulated through the real
+services, once as it is and once with twice the departments (see `bench_year`).
 
 A benchmark prints figures; it asserts nothing. It runs on a throw-away SQLite database unless
 --database-url says otherwise, built by the same migrations as production.
@@ -23,9 +25,11 @@ from sqlalchemy import create_engine, insert, select, text
 from models.db import db
 from models.org import OrgKind, OrgUnit, Role, User
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, inbox_query
+from webapp import bench_year
 from webapp.services import tasks as task_service
 from workflows import engine, forms
-from workflows.engine.bench import ROUND_BPMN, raw_roundtrip_ms
+from workflows.engine import stats
+from workflows.engine.bench import ROUND_BPMN, raw_roundtrip_ms, raw_start_cached_ms, raw_start_ms
 
 bench_cli = AppGroup("bench", help="Benchmarks (print figures, assert nothing).")
 
@@ -65,7 +69,6 @@ def _add_history(years: int, per_year: int, instance_template: ProcessInstance, 
             [
                 {
                     "definition_id": instance_template.definition_id,
-                    "definition_ids": instance_template.definition_ids,
                     "process_id": instance_template.process_id,
                     "business_key": f"history {year_back}.{n_instance % per_year}",
                     "status": InstanceStatus.COMPLETED,
@@ -133,8 +136,51 @@ def _scratch(database_url: str | None, tmp: Path):
     show_default=True,
     help="Round-shaped instances in a year (completed for year 1, copied for 19 more).",
 )
-def bench_engine(as_json: bool, database_url: str | None, rounds: int) -> None:
-    """Complete round-shaped instances through the task service and compare with the raw engine."""
+@click.option(
+    "--year/--no-year", "with_year", default=True, show_default=True, help="Simulate the 2012 year too."
+)
+@click.option("--seed", default=11, show_default=True, help="The simulated year's seed.")
+def bench_engine(as_json: bool, database_url: str | None, rounds: int, with_year: bool, seed: int) -> None:
+    """Complete round-shaped instances through the task service and compare with the raw engine;
+    then simulate the real year, and the year with twice the departments."""
+    figures = _in_scratch(database_url, lambda: _run(rounds))
+    if with_year:
+        scheme = current_app.config["DEFAULT_SCHEME"]
+        once = _in_scratch(database_url, lambda: bench_year.year_figures(scheme, seed))
+        twice = _in_scratch(
+            database_url,
+            lambda: (
+                {"indicator_copies": bench_year.double_departments(scheme)}
+                | bench_year.year_figures(scheme, seed)
+            ),
+        )
+        figures["year"] = {
+            **once,
+            "round_completion_ms_median": figures["completion_ms_median"],
+            "year_over_round_median": round(
+                once["completion_ms_median"] / figures["completion_ms_median"], 3
+            ),
+            "twice_the_departments": twice,
+            "twice_over_once_wall": round(twice["wall_s"] / once["wall_s"], 3),
+            "twice_over_once_cpu": round(twice["cpu_s"] / once["cpu_s"], 3),
+        }
+    if as_json:
+        click.echo(json.dumps(figures))
+    else:
+        _print(figures)
+
+
+def _print(figures: dict, indent: str = "") -> None:
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            click.echo(f"{indent}{key}:")
+            _print(value, indent + "  ")
+        else:
+            click.echo(f"{indent}{key:32} {value}")
+
+
+def _in_scratch(database_url: str | None, work):
+    """Run `work` in an app on a new database built by the migrations, with the demo loaded."""
     from flask_migrate import upgrade
 
     from webapp import create_app
@@ -148,13 +194,11 @@ def bench_engine(as_json: bool, database_url: str | None, rounds: int) -> None:
             upgrade()
             load_demo("Bench-password-1", "bench")
             db.session.commit()
-            figures = _run(rounds)
-            db.engine.dispose()
-    if as_json:
-        click.echo(json.dumps(figures))
-    else:
-        for key, value in figures.items():
-            click.echo(f"{key:28} {value}")
+            try:
+                return work()
+            finally:
+                db.session.remove()
+                db.engine.dispose()
 
 
 def _run(rounds: int) -> dict:
@@ -177,20 +221,29 @@ def _run(rounds: int) -> dict:
             select(OrgUnit).where(OrgUnit.kind == OrgKind.DEPARTMENT).order_by(OrgUnit.sort_order)
         )
     ]
-    engine.deploy(ROUND_BPMN, source_name="bench_round.bpmn", known_forms=forms.known_keys())
+    definition, _new = engine.deploy(
+        ROUND_BPMN, source_name="bench_round.bpmn", known_forms=forms.known_keys()
+    )
     db.session.commit()
 
     service_ms: list[float] = []
     raw_ms: list[float] = []
+    start_ms: list[float] = []
+    raw_start: list[float] = []
+    raw_start_cached: list[float] = []
     state_bytes = 0
+    participants = {"cities": cities, "departments": departments}
+    recorded = stats.reset()
     for round_no in range(rounds):
+        db.session.expire_all()
+        started = time.perf_counter()
         instance = task_service.start_process(
-            "bench_round",
-            office,
-            business_key=f"bench {round_no}",
-            data={"cities": cities, "departments": departments},
+            "bench_round", office, business_key=f"bench {round_no}", data=participants
         )
         db.session.commit()
+        start_ms.append((time.perf_counter() - started) * 1000)
+        raw_start.append(raw_start_ms(ROUND_BPMN, "bench_round", participants))
+        raw_start_cached.append(raw_start_cached_ms(definition.sha256, participants))
         while True:
             task = db.session.scalars(
                 select(InboxTask)
@@ -240,6 +293,17 @@ def _run(rounds: int) -> dict:
         "completion_ms_median": round(statistics.median(service_ms), 2),
         "raw_engine_roundtrip_ms": round(statistics.median(raw_ms), 2),
         "service_over_raw": round(statistics.median(service_ms) / statistics.median(raw_ms), 3),
+        # creating and starting the round's instance (its 14 inbox rows included) against plain
+        # SpiffWorkflow parsing, creating, running and serializing it
+        "start_ms_median": round(statistics.median(recorded.start_ms[:rounds]), 2),
+        "raw_engine_start_ms": round(statistics.median(raw_start), 2),
+        "start_over_raw": round(
+            statistics.median(recorded.start_ms[:rounds]) / statistics.median(raw_start), 3
+        ),
+        "raw_engine_start_cached_spec_ms": round(statistics.median(raw_start_cached), 2),
+        # the whole service call with its commit: plus the notifications of 14 cities and the audit
+        "service_start_ms_median": round(statistics.median(start_ms), 2),
+        "service_start_over_raw": round(statistics.median(start_ms) / statistics.median(raw_start), 3),
         "inbox_ms_1year": round(inbox_1, 3),
         "inbox_ms_20years": round(inbox_20, 3),
         "inbox_growth": round(inbox_20 / inbox_1, 3),
