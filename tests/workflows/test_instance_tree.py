@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from models.db import db
 from models.workflow import InboxTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
 from tests.workflows.conftest import BPMN
+from webapp.services import monitor as monitor_service
 from webapp.services import tasks as task_service
 from workflows import engine, forms
 from workflows.engine import specs
@@ -139,6 +140,9 @@ def test_an_error_in_a_child_is_its_incident_and_is_retried_there(deploy, user):
     db.session.refresh(parent)
     assert (child.status, child.incident_element) == (InstanceStatus.INCIDENT, "divide")
     assert parent.status == InstanceStatus.RUNNING and parent.incident_message is None
+    counts = monitor_service.element_counts([parent, child], [], engine.now())
+    assert counts["failing_script"]["divide"] == {"incident": 1}
+    assert counts["calls_failing"]["work"] == {"incident": 1}, "the parent's call activity shows it"
     with pytest.raises(task_service.Conflict):
         task_service.retry_instance(parent.id, user("office"))
     db.session.rollback()

@@ -6,14 +6,21 @@ from typing import Any
 
 from flask import current_app, g, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 from werkzeug.exceptions import HTTPException
 
 from models.db import db
 from models.i18n import lazy_gettext as _l
 from models.org import Role
 from models.scheme import SchemeYear
-from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, inbox_query
+from models.workflow import (
+    InboxTask,
+    InstanceStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskStatus,
+    inbox_query,
+)
 from webapp.api import bp
 from webapp.api.openapi import openapi_document
 from webapp.auth.views import throttle_policy
@@ -242,7 +249,16 @@ def complete(guid: str):
 def processes():
     if not g.api_user.has_any_role((Role.OFFICE, Role.ADMIN)):
         return error(403, "forbidden", _l("Only the performance office can see every process."))
-    query = select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(500)
+    # the states (up to tens of KB each) and the diagrams are not part of the answer
+    query = (
+        select(ProcessInstance)
+        .options(
+            defer(ProcessInstance.state),
+            joinedload(ProcessInstance.definition).load_only(ProcessDefinition.version),
+        )
+        .order_by(ProcessInstance.id.desc())
+        .limit(500)
+    )
     year = request.args.get("year", type=int)
     if year is not None:
         query = query.join(SchemeYear, SchemeYear.id == ProcessInstance.scheme_year_id).where(
