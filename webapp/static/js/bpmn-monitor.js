@@ -112,9 +112,12 @@
       });
     }
 
+    var note = document.getElementById('diagram-note');
     viewer.on('element.click', function (event) {
       var called = (calls[current] || {})[event.element.id];
-      if (called) { show(called); }
+      if (!called) { return; }
+      var shown = show(called);
+      if (note) { note.hidden = shown; }
     });
 
     document.querySelectorAll('[data-show-process]').forEach(function (button) {
@@ -126,6 +129,7 @@
       if (!option) { return; }
       var ticket = ++loading;  // only the latest choice may draw
       current = option.value;
+      if (note) { note.hidden = true; }
       markInstances();
       container.dataset.loaded = '';
       fetchText(option.dataset.url)
