@@ -26,7 +26,7 @@ from models.db import db
 from models.org import OrgKind, OrgUnit, Role, User
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, inbox_query
 from webapp import bench_year
-from webapp.services import tasks as task_service
+from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
 from workflows.engine import stats
 from workflows.engine.bench import ROUND_BPMN, raw_roundtrip_ms, raw_start_cached_ms, raw_start_ms

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from models.db import db
 from models.org import OrgUnit, User
 from webapp.demo.load import demo_password, load_demo
-from webapp.services import indicators as indicator_service
+from webapp.domain.system import queries as indicator_service
 
 demo_cli = AppGroup("demo", help="Demo data.")
 users_cli = AppGroup("users", help="User accounts.")

@@ -21,10 +21,10 @@ from models.org import Role, User
 from models.rules import scoring
 from models.scheme import Indicator, Scheme, SchemeYear
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
-from webapp.services import cycle as cycle_service
-from webapp.services import formation as formation_service
-from webapp.services import results
-from webapp.services import tasks as task_service
+from webapp.domain.process import cycle as cycle_service
+from webapp.domain.process import tasks as task_service
+from webapp.domain.results import queries as results
+from webapp.domain.system import formation as formation_service
 from workflows import BPMN_DIR, engine, forms
 from workflows.forms.values import raw_values
 

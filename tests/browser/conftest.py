@@ -29,7 +29,7 @@ from models.scheme import Scheme, SchemeYear
 from tests.conftest import DEMO_PASSWORD, make_app
 from tests.snapshots import simulate_once
 from webapp import simulation
-from webapp.services import cycle as cycle_service
+from webapp.domain.process import cycle as cycle_service
 from workflows import engine
 
 YEAR, SEED = 2012, 5

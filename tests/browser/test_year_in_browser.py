@@ -15,7 +15,7 @@ from models.formation import Notification
 from models.org import OrgUnit, User
 from models.workflow import InboxTask, TaskStatus
 from tests.browser.conftest import PHONE_SCREEN, screenshot
-from webapp.services import tasks as task_service
+from webapp.domain.process import tasks as task_service
 from workflows.forms.values import raw_values
 
 # Pixels of a canvas that are not transparent: ECharts has drawn something.

@@ -12,7 +12,7 @@ from models.db import db
 from models.scheme import Indicator, Scheme, SchemeYear, YearStatus
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
 from tests.webapp.test_formation_cycle import LATER_PHASES
-from webapp.services import cycle as cycle_service
+from webapp.domain.process import cycle as cycle_service
 from workflows import BPMN_DIR, engine, forms
 
 
@@ -178,7 +178,7 @@ def test_declaring_and_reviewing_through_the_task_pages(app, login):
     from datetime import UTC, datetime
 
     from models.org import User
-    from webapp.services import tasks as task_service
+    from webapp.domain.process import tasks as task_service
     from workflows.forms.values import flatten, raw_values
 
     deploy_cycle(app)

@@ -25,7 +25,8 @@ from models.evaluation import AnnualResult, EvaluationRound, RoundKind, RoundSta
 from models.org import OrgKind, OrgUnit, Role, User
 from models.scheme import Scheme, SchemeYear
 from models.workflow import InboxTask, TaskStatus
-from webapp.services import dashboards, results
+from webapp.domain.results import dashboards
+from webapp.domain.results import queries as results
 from webapp.simulation import simulate
 
 AT = datetime(2012, 7, 20, 2, 0, tzinfo=UTC)

@@ -16,8 +16,8 @@ from models.rules import scoring
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
 from tests.snapshots import simulate_once
-from webapp.services import results
-from webapp.services import tasks as task_service
+from webapp.domain.process import tasks as task_service
+from webapp.domain.results import queries as results
 from workflows import engine
 from workflows.forms.values import raw_values
 

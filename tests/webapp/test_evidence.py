@@ -71,7 +71,7 @@ def test_a_city_attaches_evidence_that_only_those_allowed_can_read(app, login):
 
 
 def test_wrong_types_sizes_and_strangers_are_refused_and_nothing_is_kept(app, login, monkeypatch):
-    from webapp.services import evidence as evidence_service
+    from webapp.domain.rounds import evidence as evidence_service
 
     # A small limit keeps the test's upload in memory; the rule is the same at 10 MB.
     monkeypatch.setattr(evidence_service, "MAX_BYTES", 1024)

@@ -23,10 +23,10 @@ from models.formation import (
 from models.org import User
 from models.scheme import Indicator, Scheme, SchemeYear, YearStatus
 from models.workflow import InboxTask, InstanceStatus, TaskStatus
-from webapp.services import cycle as cycle_service
-from webapp.services import formation as formation_service
-from webapp.services import indicators as indicator_service
-from webapp.services import tasks as task_service
+from webapp.domain.process import cycle as cycle_service
+from webapp.domain.process import tasks as task_service
+from webapp.domain.system import formation as formation_service
+from webapp.domain.system import queries as indicator_service
 from workflows import BPMN_DIR, engine, forms
 from workflows.forms.values import raw_values
 

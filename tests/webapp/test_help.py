@@ -13,8 +13,8 @@ from models.db import db
 from models.formation import Phase
 from models.org import Role, User
 from models.scheme import Scheme, SchemeYear
-from webapp.services import cycle as cycle_service
-from webapp.services import help as help_service
+from webapp.domain.process import cycle as cycle_service
+from webapp.domain.process import help as help_service
 
 ROLES = ["leadership", "office", "department", "city", "expert", "third_party", "admin"]
 # (words every guide of the language uses, the guide's lang attribute)

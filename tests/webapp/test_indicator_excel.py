@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from models.db import db
 from models.scheme import Indicator, SchemeYear, YearStatus
-from webapp.services.indicator_excel import (
+from webapp.domain.system.excel import (
     HEADERS,
     SHEET,
     ImportSummary,
@@ -23,7 +23,7 @@ from webapp.services.indicator_excel import (
     export_workbook,
     import_workbook,
 )
-from webapp.services.indicators import compare_trees, export_tree, find_scheme_year
+from webapp.domain.system.queries import compare_trees, export_tree, find_scheme_year
 
 DIMENSION_SHEETS = [
     "一、战略发展",

@@ -14,7 +14,7 @@ from models.formation import Notification
 from models.org import User
 from models.workflow import AuditEvent, InboxTask, InstanceStatus, ProcessInstance, TaskStatus
 from tests.webapp.test_cycle_web import standard_form
-from webapp.services import tasks as task_service
+from webapp.domain.process import tasks as task_service
 from workflows import BPMN_DIR, engine, forms
 from workflows.forms.values import raw_values
 

@@ -18,9 +18,9 @@ from models.org import OrgKind, Role, User
 from models.scheme import Scheme, SchemeYear
 from models.workflow import AuditEvent, InboxTask, TaskStatus
 from tests.conftest import csrf_token_from
-from webapp.services import mail
-from webapp.services import notifications as notification_service
-from webapp.services import tasks as task_service
+from webapp import mail
+from webapp.domain.process import notifications as notification_service
+from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
 from workflows.forms import TaskContext
 

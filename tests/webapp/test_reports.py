@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from models.i18n import gettext as _
-from webapp.services import reports
-from webapp.services.reports import (
+from webapp.domain.results import reports
+from webapp.domain.results.reports import (
     CityAnnualReport,
     CityRoundReport,
     DimensionLine,

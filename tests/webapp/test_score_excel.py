@@ -18,8 +18,8 @@ from models.org import OrgKind, User
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
 from tests.snapshots import simulate_once
-from webapp.services import score_excel
-from webapp.services import tasks as task_service
+from webapp.domain.process import tasks as task_service
+from webapp.domain.rounds import score_excel
 from workflows import engine
 from workflows.forms.values import raw_values
 

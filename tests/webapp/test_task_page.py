@@ -19,7 +19,7 @@ from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
 from tests.snapshots import simulate_once
 from tests.webapp.test_tasks_web import start_round
-from webapp.services import audit
+from webapp.domain import audit
 from workflows import engine
 
 

@@ -8,7 +8,7 @@ from models.db import db
 from models.org import User
 from models.workflow import InboxTask, TaskStatus
 from tests.workflows.conftest import BPMN
-from webapp.services import tasks as task_service
+from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
 
 

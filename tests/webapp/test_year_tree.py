@@ -25,7 +25,7 @@ from models.workflow import (
 from tests.conftest import DEMO_PASSWORD
 from tests.snapshots import simulate_once
 from webapp import simulation
-from webapp.services import tasks as task_service
+from webapp.domain.process import tasks as task_service
 from workflows import BPMN_DIR, engine, forms
 from workflows.forms.values import raw_values
 

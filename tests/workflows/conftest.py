@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from models.db import db
 from models.org import User
-from webapp.services import audit
+from webapp.domain import audit
 from workflows import engine, forms
 
 BPMN = Path(__file__).resolve().parents[1] / "data" / "bpmn"

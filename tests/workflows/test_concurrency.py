@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from models.db import db
 from models.org import User
 from models.workflow import AuditEvent, InboxTask, InstanceStatus, TaskStatus
-from webapp.services import tasks as task_service
+from webapp.domain.process import tasks as task_service
 
 DEPARTMENTS = ["fgw", "jyt", "kjt", "gat", "mzt", "czt", "rst", "gtt"]
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from models.db import db
 from models.workflow import InboxTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
 from tests.workflows.conftest import BPMN
-from webapp.services import monitor as monitor_service
-from webapp.services import tasks as task_service
+from webapp.domain.process import monitor as monitor_service
+from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
 from workflows.engine import specs
 

@@ -19,7 +19,7 @@ from models.workflow import (
     TaskStatus,
     instance_tree_ids,
 )
-from webapp.services import tasks as task_service
+from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
 
 CITIES = ["shenyang", "dalian", "anshan"]

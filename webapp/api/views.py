@@ -24,10 +24,13 @@ from models.workflow import (
 from webapp.api import bp
 from webapp.api.openapi import openapi_document
 from webapp.auth.views import throttle_policy
-from webapp.services import accounts, feedback, results, tokens
-from webapp.services import formation as formation_service
-from webapp.services import indicators as indicator_service
-from webapp.services import tasks as task_service
+from webapp.domain.accounts import operations as accounts
+from webapp.domain.accounts import tokens
+from webapp.domain.process import tasks as task_service
+from webapp.domain.results import feedback
+from webapp.domain.results import queries as results
+from webapp.domain.system import formation as formation_service
+from webapp.domain.system import queries as indicator_service
 from workflows import forms
 from workflows.forms.schema import json_schema
 from workflows.forms.values import raw_values

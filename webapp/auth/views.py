@@ -10,7 +10,7 @@ from models.i18n import lazy_gettext as _l
 from models.org import Role
 from webapp.auth import bp
 from webapp.auth.forms import LoginForm, PasswordForm
-from webapp.services import accounts
+from webapp.domain.accounts import operations as accounts
 
 
 def throttle_policy() -> accounts.ThrottlePolicy:

@@ -14,10 +14,10 @@ from models.scheme import Scheme, SchemeYear
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
 from webapp.access import roles_required
 from webapp.cycle import bp
+from webapp.domain.process import cycle as cycle_service
+from webapp.domain.process import tasks as task_service
+from webapp.domain.system import formation as formation_service
 from webapp.errors import render_error
-from webapp.services import cycle as cycle_service
-from webapp.services import formation as formation_service
-from webapp.services import tasks as task_service
 from workflows import engine
 
 VIEWERS = (Role.OFFICE, Role.LEADERSHIP, Role.ADMIN)

@@ -5,10 +5,10 @@ from flask_login import current_user, login_required
 
 from models.db import db
 from models.i18n import lazy_gettext as _l
+from webapp.domain.process import tasks as task_service
+from webapp.domain.rounds import evidence as evidence_service
 from webapp.errors import render_error
 from webapp.evidence import bp
-from webapp.services import evidence as evidence_service
-from webapp.services import tasks as task_service
 
 
 def _root():

@@ -16,10 +16,10 @@ from models.db import utcnow
 from models.formation import Phase
 from models.i18n import gettext
 from models.org import Role
+from webapp.domain.process import help as help_service
+from webapp.domain.process.cycle import LOCAL
 from webapp.help import bp
 from webapp.i18n import select_locale
-from webapp.services import help as help_service
-from webapp.services.cycle import LOCAL
 
 
 def _page_context() -> dict:

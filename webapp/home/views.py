@@ -5,8 +5,8 @@ from flask_login import current_user, login_required
 
 from models.i18n import lazy_gettext as _l
 from models.org import Role
+from webapp.domain.results import dashboards as dashboard_service
 from webapp.home import bp
-from webapp.services import dashboards as dashboard_service
 from workflows import engine
 
 # Roles whose home page opens with the current year on one screen.

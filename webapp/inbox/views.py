@@ -5,9 +5,9 @@ from flask_login import current_user, login_required
 
 from models.db import utcnow
 from models.formation import Phase
+from webapp.domain.process import inbox as inbox_service
 from webapp.errors import render_error
 from webapp.inbox import bp
-from webapp.services import inbox as inbox_service
 
 
 @bp.route("/")

@@ -11,14 +11,14 @@ from models.db import db
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit
 from models.scheme import Indicator, KeyPoint, SchemeYear
+from webapp.domain.process import tasks as task_service
+from webapp.domain.system import excel as indicator_excel
+from webapp.domain.system import formation as formation_service
+from webapp.domain.system import queries as indicator_service
 from webapp.errors import render_error
 from webapp.indicators import bp
 from webapp.indicators.forms import ImportForm, IndicatorForm
 from webapp.numbering import chinese_numeral
-from webapp.services import formation as formation_service
-from webapp.services import indicator_excel
-from webapp.services import indicators as indicator_service
-from webapp.services import tasks as task_service
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 5 * 1024 * 1024

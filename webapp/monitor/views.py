@@ -13,11 +13,11 @@ from models.rules.escalation import Level
 from models.scheme import Scheme, SchemeYear
 from models.workflow import InboxTask, ProcessInstance
 from webapp.access import roles_required
+from webapp.domain.process import monitor as monitor_service
+from webapp.domain.process import tasks as task_service
+from webapp.domain.system import queries as indicator_service
 from webapp.errors import render_error
 from webapp.monitor import bp
-from webapp.services import indicators as indicator_service
-from webapp.services import monitor as monitor_service
-from webapp.services import tasks as task_service
 from workflows import engine
 
 VIEWERS = (Role.OFFICE, Role.LEADERSHIP, Role.ADMIN)

@@ -6,10 +6,10 @@ from flask import g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from models.db import db, utcnow
+from webapp.domain.process import notifications as notification_service
+from webapp.domain.process import tasks as task_service
 from webapp.errors import render_error
 from webapp.notifications import bp
-from webapp.services import notifications as notification_service
-from webapp.services import tasks as task_service
 
 
 def _safe_link(link: str) -> str | None:

@@ -12,11 +12,12 @@ from models.evaluation import RoundKind
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, Role
 from models.scheme import SchemeYear
+from webapp.domain.results import dashboards as dashboard_service
+from webapp.domain.results import feedback, reports
+from webapp.domain.results import queries as results
+from webapp.domain.system import queries as indicator_service
 from webapp.errors import render_error
 from webapp.results import bp
-from webapp.services import dashboards as dashboard_service
-from webapp.services import feedback, reports, results
-from webapp.services import indicators as indicator_service
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

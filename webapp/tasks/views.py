@@ -7,9 +7,10 @@ from flask_login import current_user, login_required
 
 from models.db import db
 from models.i18n import lazy_gettext as _l
+from webapp.domain.process import task_page
+from webapp.domain.process import tasks as task_service
+from webapp.domain.rounds import score_excel
 from webapp.errors import render_error
-from webapp.services import score_excel, task_page
-from webapp.services import tasks as task_service
 from webapp.tasks import bp
 from workflows import forms
 

@@ -29,10 +29,11 @@ from models.org import OrgKind, OrgUnit, Role
 from models.rules import scoring
 from models.scheme import Indicator, KeyPoint, SchemeYear
 from models.workflow import TaskStatus
-from webapp.services import evidence as evidence_service
-from webapp.services import indicators as indicator_service
-from webapp.services import notifications, results
-from webapp.services.cycle import LOCAL, local_end
+from webapp.domain.process import notifications
+from webapp.domain.process.cycle import LOCAL, local_end
+from webapp.domain.results import queries as results
+from webapp.domain.rounds import evidence as evidence_service
+from webapp.domain.system import queries as indicator_service
 from workflows import forms
 from workflows.forms import FormDefinition, TaskContext
 from workflows.forms.evaluation import (

@@ -28,10 +28,11 @@ from models.org import OrgKind, OrgUnit, Role, User, UserRole
 from models.rules.indicator_system import IndicatorRow, check_system
 from models.scheme import Indicator, IndicatorCoOwner, KeyPoint, SchemeYear, YearStatus
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
-from webapp.services import audit, notifications
-from webapp.services import indicators as indicator_service
-from webapp.services import tasks as task_service
-from webapp.services.cycle import local_end
+from webapp.domain import audit
+from webapp.domain.process import notifications
+from webapp.domain.process import tasks as task_service
+from webapp.domain.process.cycle import local_end
+from webapp.domain.system import queries as indicator_service
 from workflows import forms
 from workflows.forms import FormDefinition, TaskContext
 from workflows.forms.declaration import DeclarationForm, StandardForm, key_point_choices

@@ -19,7 +19,8 @@ from models.db import db
 from models.i18n import lazy_gettext as _l
 from models.org import Role, User
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
-from webapp.services import audit, notifications
+from webapp.domain import audit
+from webapp.domain.process import notifications
 from workflows import engine, events, forms
 from workflows.forms import TaskContext
 from workflows.forms.values import clean_values, field_errors, flatten, raw_values

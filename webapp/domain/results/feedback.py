@@ -12,8 +12,9 @@ from models.db import db, utcnow
 from models.evaluation import CityFeedback, EvaluationRound, RoundKind, RoundStatus
 from models.org import OrgKind, OrgUnit, Role, User
 from models.scheme import KeyPoint, SchemeYear
-from webapp.services import indicators as indicator_service
-from webapp.services import reports, results
+from webapp.domain.results import queries as results
+from webapp.domain.results import reports
+from webapp.domain.system import queries as indicator_service
 
 INSIDERS = (Role.OFFICE, Role.LEADERSHIP, Role.ADMIN)
 

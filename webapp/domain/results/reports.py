@@ -30,7 +30,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 from reportlab.platypus import Table as PdfTable
 
 from models.i18n import gettext as _
-from webapp.services.reports_xlsx import render_xlsx
+from webapp.domain.results.xlsx import render_xlsx
 
 
 @dataclass(frozen=True)

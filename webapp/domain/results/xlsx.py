@@ -1,4 +1,4 @@
-"""A feedback report (webapp.services.reports) as an Excel workbook: a summary sheet, then one sheet per table.
+"""A feedback report (webapp.domain.results.reports) as an Excel workbook: a summary sheet, then one sheet per table.
 
 Every sheet has the report's title on row 1 and its headers on row 2, both frozen; amounts are numbers
 formatted "0.00" (Excel rounds only the display), ranks and counts are integers.
@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from models.i18n import gettext as _
 
 if TYPE_CHECKING:  # reports imports this module to render its Document
-    from webapp.services.reports import Cell, Document
+    from webapp.domain.results.reports import Cell, Document
 
 AMOUNT_FORMAT = "0.00"
 COUNT_FORMAT = "0"

@@ -29,10 +29,10 @@ from models.workflow import (
     TaskStatus,
     year_tasks,
 )
-from webapp.services import cycle as cycle_service
-from webapp.services import notifications
-from webapp.services.task_page import phase_of
-from webapp.services.tasks import Conflict, NotFound, require_manager
+from webapp.domain.process import cycle as cycle_service
+from webapp.domain.process import notifications
+from webapp.domain.process.task_page import phase_of
+from webapp.domain.process.tasks import Conflict, NotFound, require_manager
 from workflows import engine
 
 CITY_PHASES = [Phase.FORMATION, Phase.HALF_YEAR, Phase.Q3, Phase.YEAR_END, Phase.FEEDBACK]

@@ -27,8 +27,8 @@ from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit
 from models.rules.indicator_system import IndicatorRow, Problem, as_weight, check_system
 from models.scheme import Dimension, Indicator, IndicatorCoOwner, KeyPoint, Level, SchemeYear
+from webapp.domain.system.queries import Subtotals, load_dimensions, subtotals
 from webapp.numbering import chinese_numeral
-from webapp.services.indicators import Subtotals, load_dimensions, subtotals
 
 SHEET = "指标体系"
 # (header, column width in characters), in the sheet's order

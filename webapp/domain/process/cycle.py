@@ -22,9 +22,9 @@ from models.scheme import (
     YearStatus,
 )
 from models.workflow import InstanceStatus, ProcessInstance
-from webapp.services import audit
-from webapp.services import indicators as indicator_service
-from webapp.services import tasks as task_service
+from webapp.domain import audit
+from webapp.domain.process import tasks as task_service
+from webapp.domain.system import queries as indicator_service
 from workflows import engine
 
 LOCAL = ZoneInfo("Asia/Shanghai")

@@ -25,8 +25,9 @@ from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, Role, User, UserRole
 from models.scheme import SchemeYear
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
-from webapp.services import audit, mail
-from webapp.services import tasks as task_service
+from webapp import mail
+from webapp.domain import audit
+from webapp.domain.process import tasks as task_service
 from workflows import events
 
 

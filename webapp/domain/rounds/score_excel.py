@@ -25,9 +25,9 @@ from models.org import User
 from models.rules import scoring
 from models.scheme import Indicator, SchemeYear
 from models.workflow import InboxTask
-from webapp.services import indicator_excel
-from webapp.services import tasks as task_service
-from webapp.services.indicator_excel import RowError
+from webapp.domain.process import tasks as task_service
+from webapp.domain.system import excel as indicator_excel
+from webapp.domain.system.excel import RowError
 from workflows.forms.values import raw_values
 
 __all__ = [

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from models.db import db, utcnow
 from models.org import User
 from models.workflow import ApiToken
-from webapp.services import accounts
+from webapp.domain.accounts import operations as accounts
 
 TOKEN_LIFETIME = timedelta(hours=12)
 

@@ -15,8 +15,8 @@ from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, User
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
-from webapp.services import audit
-from webapp.services import tasks as task_service
+from webapp.domain import audit
+from webapp.domain.process import tasks as task_service
 
 MAX_BYTES = 10 * 1024 * 1024
 # extension → (content type, accepted leading bytes): the name and the content must agree

@@ -2,7 +2,7 @@
 year overview on the leadership's home page.
 
 Everything is read from the stored results (each round's approved snapshot and the annual result), filtered
-by the same visibility rules as the results pages (`webapp.services.feedback`): a round or the year only once
+by the same visibility rules as the results pages (`webapp.domain.results.feedback`): a round or the year only once
 the user may see it, and a city's dimensions and key points only for that city and the insiders.
 """
 
@@ -25,10 +25,11 @@ from models.org import OrgUnit, User
 from models.rules import scoring
 from models.scheme import SchemeYear
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, inbox_query, year_tasks
-from webapp.services import cycle as cycle_service
-from webapp.services import feedback, reports, results
-from webapp.services import indicators as indicator_service
-from webapp.services.reports_xlsx import render_xlsx
+from webapp.domain.process import cycle as cycle_service
+from webapp.domain.results import feedback, reports
+from webapp.domain.results import queries as results
+from webapp.domain.results.xlsx import render_xlsx
+from webapp.domain.system import queries as indicator_service
 
 ANNUAL = "annual"
 CENT = Decimal("0.01")

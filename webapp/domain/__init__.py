@@ -1,0 +1,13 @@
+"""The domain: what the system does, as verbs on domain objects, callable from a view, a task's form,
+the CLI, a test or another verb alike. One package per domain:
+
+- `system`: the indicator system and its forming (declarations, comments, approval, revisions);
+- `rounds`: the evaluation rounds (self-reports, scores, verification, review, approval, feedback);
+- `results`: results, rankings, dashboards and feedback reports;
+- `process`: the process layer (tasks, the year's cycle, the monitor, the inbox, notifications);
+- `accounts`: sign-in, passwords and API tokens.
+
+Each package holds its verbs (`operations`), its read-only queries (`queries`) and the thin adapters
+that turn a task's form values into verb calls (`adapters`, registered in `register`). Verbs take
+the acting user, flush and never commit; they raise `errors.DomainError`s.
+"""

@@ -1,0 +1,61 @@
+"""The one error module of the domain: every refusal a verb raises carries the HTTP status, a code,
+a message for people (already translated) and, for bad input, the fields and their problems.
+
+The request lifecycle (`webapp.lifecycle`) renders them in one place: the friendly page for HTML,
+`{"error": {"code", "message", "fields", …}}` for the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None, **details: Any):
+        super().__init__(message)
+        self.message = str(message)
+        self.fields: dict[str, list[str]] = fields or {}
+        self.details = details
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(DomainError):
+    """The object is not in a state that allows this (done already, claimed by someone else, …)."""
+
+    status, code = 409, "conflict"
+
+
+class Invalid(DomainError):
+    """Input that breaks a rule; `fields` names each field (flat form names) and what is wrong."""
+
+    status, code = 422, "invalid"
+
+
+class BadRequest(DomainError):
+    """A request that cannot be understood (an unknown filter, a missing choice)."""
+
+    status, code = 400, "bad_request"
+
+
+class TooLarge(DomainError):
+    status, code = 413, "too_large"
+
+
+class Throttled(DomainError):
+    """Too many attempts: try again after `retry_after` seconds."""
+
+    status, code = 429, "throttled"
+
+    def __init__(self, message: str, retry_after: int, **details: Any):
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after
