@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.db import JSONText, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
-from models.org import OVERSIGHT_ROLES, OrgUnit
+from models.org import OVERSIGHT_ROLES, OrgUnit, Role, User
 from models.scheme import Indicator
 
 
@@ -75,6 +75,22 @@ class EvaluationRound(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # the approved results (totals, ranks, dimension scores, lost points), kept as approved
     results: Mapped[dict | None] = mapped_column(JSONText)
+
+    def results_visible_to(self, user: User) -> bool:
+        """Approved results are for the office and the leadership; published ones for every participant."""
+        if self.results is None:
+            return False
+        return self.status == RoundStatus.PUBLISHED or user.is_insider()
+
+    def can_report(self, user: User, city: OrgUnit) -> bool:
+        """A city's users report for their city while the round is open."""
+        return self.status == RoundStatus.OPEN and user.has_role(Role.CITY) and user.org_id == city.id
+
+    def can_score(self, user: User, department: OrgUnit) -> bool:
+        """A department's users score its indicators while the round is open."""
+        return (
+            self.status == RoundStatus.OPEN and user.has_role(Role.DEPARTMENT) and user.org_id == department.id
+        )
 
     @classmethod
     def find(cls, scheme_year_id: int, kind: RoundKind) -> EvaluationRound | None:
@@ -197,6 +213,12 @@ class AnnualResult(db.Model):
     results: Mapped[dict | None] = mapped_column(JSONText)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def results_visible_to(self, user: User) -> bool:
+        """Approved annual results are for the insiders; published ones for every participant."""
+        if self.results is None:
+            return False
+        return self.published_at is not None or user.is_insider()
 
 
 class CityFeedback(db.Model):

@@ -71,6 +71,10 @@ ROLE_TITLES = {
 OVERSIGHT_ROLES = frozenset({Role.LEADERSHIP, Role.OFFICE, Role.ADMIN})
 
 
+# Who manages processes (starts years, opens phases early, retries incidents, reminds).
+PROCESS_MANAGERS = (Role.OFFICE, Role.ADMIN)
+
+
 class OrgUnit(db.Model):
     __tablename__ = "org_unit"
 
@@ -94,6 +98,10 @@ class OrgUnit(db.Model):
         if user.has_any_role(OVERSIGHT_ROLES):
             return True
         return self.root() is user.org.root()
+
+    def details_visible_to(self, user: User) -> bool:
+        """A city's detailed results: the city itself (and its counterparts), and the insiders."""
+        return user.is_insider() or self.root() is user.org.root()
 
     def root(self) -> OrgUnit:
         """The top unit this one belongs to (a counterpart department's city; itself when it has no parent)."""
@@ -166,6 +174,14 @@ class User(db.Model):
 
     def has_any_role(self, roles) -> bool:
         return any(r in roles for r in self.roles)
+
+    def can_manage_processes(self) -> bool:
+        """Start years and processes, open phases early, deliver messages, retry incidents, remind."""
+        return self.has_any_role(PROCESS_MANAGERS)
+
+    def is_insider(self) -> bool:
+        """The office, the leadership and admins: they see approved results before publication."""
+        return self.has_any_role(OVERSIGHT_ROLES)
 
     def set_roles(self, roles) -> None:
         wanted = list(dict.fromkeys(Role(r) for r in roles))

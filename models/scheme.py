@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from models.db import db, enum_column
 from models.i18n import lazy_gettext as _l
-from models.org import OrgKind, OrgUnit
+from models.org import OrgKind, OrgUnit, Role, User
 
 TOTAL_WEIGHT = Decimal(1000)
 Weight = Numeric(8, 2)
@@ -107,6 +107,16 @@ class SchemeYear(db.Model):
     @classmethod
     def find(cls, scheme: Scheme, year: int) -> SchemeYear | None:
         return db.session.scalar(select(cls).where(cls.scheme_id == scheme.id, cls.year == year))
+
+    def can_view_system(self, user: User) -> bool:
+        """Drafts are for the office, the leadership, experts and admins; approved systems for everyone."""
+        if self.status != YearStatus.DRAFT:
+            return True
+        return user.has_any_role((Role.OFFICE, Role.LEADERSHIP, Role.EXPERT, Role.ADMIN))
+
+    def can_edit_system(self, user: User) -> bool:
+        """The office edits a draft or a system under revision; a frozen system nobody edits."""
+        return self.status.editable and user.has_role(Role.OFFICE)
 
     def indicators(self) -> list[Indicator]:
         return list(

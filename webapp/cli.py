@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from models.db import db
 from models.org import OrgUnit, User
 from webapp.demo.load import demo_password, load_demo
+from webapp.domain import errors
 from webapp.domain.system import queries as indicator_service
 
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -75,7 +76,7 @@ def indicators_export(year: int, scheme: str | None, fmt: str) -> None:
     """Print a year's indicator tree."""
     try:
         scheme_year = indicator_service.find_scheme_year(scheme or current_app.config["DEFAULT_SCHEME"], year)
-    except indicator_service.SchemeYearNotFound as exc:
+    except errors.NotFound as exc:
         raise click.ClickException(str(exc)) from exc
     json.dump(indicator_service.export_tree(scheme_year), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")

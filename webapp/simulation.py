@@ -21,6 +21,7 @@ from models.org import Role, User
 from models.rules import scoring
 from models.scheme import Indicator, Scheme, SchemeYear
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
+from webapp.domain import errors
 from webapp.domain.process import cycle as cycle_service
 from webapp.domain.process import tasks as task_service
 from webapp.domain.results import queries as results
@@ -190,7 +191,7 @@ def begin(year: int, seed: int, scheme_code: str) -> Run:
     with engine.use_clock(run.clock):
         try:
             run.annual = cycle_service.start_annual_cycle(scheme, year, office)
-        except task_service.TaskError as exc:
+        except errors.DomainError as exc:
             raise SimulationError(f"cannot start {year}: {exc.message}") from exc
         db.session.commit()
     return run
@@ -238,7 +239,7 @@ def advance(
                 with observe(task) if observe else nullcontext():
                     try:
                         task_service.complete_task(task.task_guid, user, data)
-                    except task_service.FormInvalid as exc:
+                    except errors.Invalid as exc:
                         db.session.rollback()
                         raise SimulationError(
                             f"{task.form_key} refused the synthetic data: {exc.fields}"

@@ -16,6 +16,7 @@ from models.rules import scoring
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
 from tests.snapshots import simulate_once
+from webapp.domain import errors
 from webapp.domain.process import tasks as task_service
 from webapp.domain.results import queries as results
 from workflows import engine
@@ -121,7 +122,7 @@ def test_scores_outside_the_weight_are_refused_naming_the_indicator_and_the_city
                 ("1.005", "not a score"),
             ):
                 first["score"] = bad
-                with pytest.raises(task_service.FormInvalid) as refused:
+                with pytest.raises(errors.Invalid) as refused:
                     task_service.complete_task(task.task_guid, user, data)
                 db.session.rollback()
                 messages = " ".join(m for ms in refused.value.fields.values() for m in ms)
@@ -132,7 +133,7 @@ def test_scores_outside_the_weight_are_refused_naming_the_indicator_and_the_city
                     or expected in messages
                 )
             first["score"], first["reason"] = str(weight - 1), ""
-            with pytest.raises(task_service.FormInvalid) as refused:
+            with pytest.raises(errors.Invalid) as refused:
                 task_service.complete_task(task.task_guid, user, data)
             db.session.rollback()
             assert any("full marks" in m or "满分" in m for ms in refused.value.fields.values() for m in ms)

@@ -23,6 +23,7 @@ from models.formation import (
 from models.org import User
 from models.scheme import Indicator, Scheme, SchemeYear, YearStatus
 from models.workflow import InboxTask, InstanceStatus, TaskStatus
+from webapp.domain import errors
 from webapp.domain.process import cycle as cycle_service
 from webapp.domain.process import tasks as task_service
 from webapp.domain.system import formation as formation_service
@@ -108,7 +109,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     assert annual.status == InstanceStatus.WAITING
     assert annual.due_at == at(2012, 1, 3, 16), "declaration opens 4 January, Beijing time"
     year = db.session.get(SchemeYear, annual.scheme_year_id)
-    with pytest.raises(task_service.Conflict):
+    with pytest.raises(errors.Conflict):
         cycle_service.start_annual_cycle(cycle.scheme, 2012, office)
     db.session.rollback()
 
@@ -116,7 +117,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     assert cycle_service.waiting_phases(annual) == [Phase.DECLARATION]
     cycle.with_clock(cycle_service.start_phase_now, annual.id, Phase.DECLARATION, office)
     [standard] = cycle.open_tasks("publish_standard")
-    with pytest.raises(task_service.FormInvalid) as refused:
+    with pytest.raises(errors.Invalid) as refused:
         cycle.complete(
             standard,
             {
@@ -167,7 +168,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     reviews = cycle.open_tasks("review")
     assert len(reviews) == 46 and all(r.subject_org is not None for r in reviews)
     fgw_review = next(r for r in reviews if r.subject_org.code == "fgw")
-    with pytest.raises(task_service.FormInvalid):
+    with pytest.raises(errors.Invalid):
         cycle.complete(fgw_review, {"decision": "return"})
     db.session.rollback()
     cycle.complete(fgw_review, {"decision": "return", "comment": "请补充分解到各市的目标。"})
@@ -200,7 +201,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     indicator.weight += 5
     db.session.commit()
     submission = {"experts": ["expert1", "expert2"], "solicitation_deadline": "2012-02-20"}
-    with pytest.raises(task_service.FormInvalid) as refused:
+    with pytest.raises(errors.Invalid) as refused:
         cycle.complete(draft, submission)
     assert any("1005" in m for m in refused.value.fields[""])
     db.session.rollback()
@@ -215,7 +216,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     db.session.refresh(annual)
     assert annual.incident_message is None, annual.incident_message
     assert sorted(t.assignee.username for t in experts) == ["expert1", "expert2"]
-    with pytest.raises(task_service.Forbidden):
+    with pytest.raises(errors.Forbidden):
         cycle.complete(experts[0], {}, user=cycle.user("expert3"))
     db.session.rollback()
     for task in experts:
@@ -266,7 +267,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     for row in data["rows"]:
         row["handling"] = "adopted"
     data["rows"][-1]["handling"] = "not_adopted"
-    with pytest.raises(task_service.FormInvalid):
+    with pytest.raises(errors.Invalid):
         cycle.complete(handle, data)
     db.session.rollback()
     data["rows"][-1]["reason"] = "目标依据省政府工作报告确定。"
@@ -292,7 +293,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
         select(func.count()).select_from(Notification).where(Notification.kind == "system_published")
     )
     assert published == db.session.scalar(select(func.count()).select_from(User))
-    with pytest.raises(task_service.Forbidden):
+    with pytest.raises(errors.Forbidden):
         formation_service.compose_from_declarations(year, office)
     db.session.rollback()
 

@@ -19,6 +19,7 @@ from models.scheme import Scheme, SchemeYear
 from models.workflow import AuditEvent, InboxTask, TaskStatus
 from tests.conftest import csrf_token_from
 from webapp import mail
+from webapp.domain import errors
 from webapp.domain.process import notifications as notification_service
 from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
@@ -237,10 +238,10 @@ def test_send_reminder_notifies_the_tasks_users_and_records_an_audit_event(flow)
 
 def test_only_the_office_reminds_and_only_of_open_tasks(flow):
     task = flow()
-    with pytest.raises(task_service.Forbidden):
+    with pytest.raises(errors.Forbidden):
         notification_service.send_reminder(task, user("dalian"), NOW)
     complete(task, "shenyang", {"decision": "approve"})
-    with pytest.raises(task_service.Conflict):
+    with pytest.raises(errors.Conflict):
         notification_service.send_reminder(task, user("office"), NOW)
     assert notes("reminder") == []
 

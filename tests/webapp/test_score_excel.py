@@ -18,6 +18,7 @@ from models.org import OrgKind, User
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
 from tests.snapshots import simulate_once
+from webapp.domain.errors import WorkbookInvalid
 from webapp.domain.process import tasks as task_service
 from webapp.domain.rounds import score_excel
 from workflows import engine
@@ -232,13 +233,13 @@ def check_the_service_reports_every_row_error_with_its_sheet_row_and_column(app,
     with app.app_context(), engine.use_clock(score_task.clock):
         task = InboxTask.by_guid(score_task.guid)
         user = db.session.scalar(select(User).where(User.username == score_task.username))
-        with pytest.raises(score_excel.ScoreWorkbookInvalid) as refused:
+        with pytest.raises(WorkbookInvalid) as refused:
             score_excel.apply_template(task, user, saved(workbook))
         errors = refused.value.errors
         assert all(isinstance(e.reason, str) and e.sheet == "评分" for e in errors)
         assert [(e.row, e.column) for e in errors] == [(0, ""), (2, "得分"), (3, "编号"), (4, "得分")]
         assert "X999" in errors[2].reason
-        with pytest.raises(score_excel.ScoreWorkbookInvalid) as unreadable:
+        with pytest.raises(WorkbookInvalid) as unreadable:
             score_excel.apply_template(task, user, b"not a workbook")
         assert [(e.row, e.column) for e in unreadable.value.errors] == [(0, "")]
         assert InboxTask.by_guid(score_task.guid).draft is None

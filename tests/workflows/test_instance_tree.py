@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from models.db import db
 from models.workflow import InboxTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
 from tests.workflows.conftest import BPMN
+from webapp.domain import errors
 from webapp.domain.process import monitor as monitor_service
 from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
@@ -113,7 +114,7 @@ def test_an_interrupting_boundary_event_cancels_the_child_and_its_children(super
         db.session.refresh(task)
         assert task.status == TaskStatus.CANCELLED, "withdrawn, not left orphaned"
     assert set(open_in(instance)) == {"escalate"}, "the boundary path goes on"
-    with pytest.raises(task_service.Conflict):
+    with pytest.raises(errors.Conflict):
         task_service.complete_task(check.task_guid, user("leader"), {})
     db.session.rollback()
     open_now = db.session.scalar(
@@ -143,7 +144,7 @@ def test_an_error_in_a_child_is_its_incident_and_is_retried_there(deploy, user):
     counts = monitor_service.element_counts([parent, child], [], engine.now())
     assert counts["failing_script"]["divide"] == {"incident": 1}
     assert counts["calls_failing"]["work"] == {"incident": 1}, "the parent's call activity shows it"
-    with pytest.raises(task_service.Conflict):
+    with pytest.raises(errors.Conflict):
         task_service.retry_instance(parent.id, user("office"))
     db.session.rollback()
     task_service.retry_instance(child.id, user("office"))

@@ -19,6 +19,7 @@ from models.workflow import (
     TaskStatus,
     instance_tree_ids,
 )
+from webapp.domain import errors
 from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
 
@@ -39,7 +40,7 @@ def open_tasks(instance, element=None):
 def complete(guid, user, data):
     try:
         result = task_service.complete_task(guid, user, data)
-    except task_service.TaskError:
+    except errors.DomainError:
         db.session.rollback()
         raise
     db.session.commit()
@@ -173,13 +174,13 @@ def test_message_starts_the_phase_before_its_date(deploy, user, clock):
     instance = start(
         "annual_like", user("office"), phase_start="2012-06-01T00:00:00+00:00", work_due=None, reminders=0
     )
-    with pytest.raises(task_service.Forbidden):
+    with pytest.raises(errors.Forbidden):
         task_service.send_message(instance.id, "start_phase", user("shenyang"))
     db.session.rollback()
     task_service.send_message(instance.id, "start_phase", user("office"))
     db.session.commit()
     assert [t.element_id for t in open_tasks(instance)] == ["work"]
-    with pytest.raises(task_service.Conflict):
+    with pytest.raises(errors.Conflict):
         task_service.send_message(instance.id, "start_phase", user("office"))
     db.session.rollback()
 
@@ -232,7 +233,7 @@ def test_only_the_tasks_org_and_role_may_complete_it(deploy, user):
     instance = start("round_like", user("office"), cities=CITIES, departments=DEPARTMENTS)
     task = open_tasks(instance, "self_report")[0]  # shenyang's
     for other in ("dalian", "fgw", "office"):
-        with pytest.raises(task_service.Forbidden):
+        with pytest.raises(errors.Forbidden):
             complete(task.task_guid, user(other), {"value": "1"})
     complete(task.task_guid, user("shenyang-jxb"), {"value": "1"}) if False else None
     assert db.session.get(InboxTask, task.id).status == TaskStatus.OPEN
@@ -243,7 +244,7 @@ def test_a_second_completion_is_a_conflict_naming_who_and_when(deploy, user, clo
     instance = start("round_like", user("office"), cities=CITIES, departments=DEPARTMENTS)
     task = open_tasks(instance, "self_report")[0]
     complete(task.task_guid, user("shenyang"), {"value": "1"})
-    with pytest.raises(task_service.Conflict) as caught:
+    with pytest.raises(errors.Conflict) as caught:
         complete(task.task_guid, user("shenyang"), {"value": "2"})
     assert caught.value.details["completed_by"] == "shenyang"
     assert caught.value.details["completed_at"].startswith("2012-01-04T09:00")
@@ -260,7 +261,7 @@ def test_invalid_data_is_refused_per_field_and_nothing_is_written(deploy, user):
     instance = start("round_like", user("office"), cities=CITIES, departments=DEPARTMENTS)
     task = open_tasks(instance, "self_report")[0]
     state_before = instance.state
-    with pytest.raises(task_service.FormInvalid) as caught:
+    with pytest.raises(errors.Invalid) as caught:
         complete(task.task_guid, user("shenyang"), {"value": "101"})
     assert list(caught.value.fields) == ["value"]
     db.session.refresh(instance)
@@ -299,9 +300,9 @@ def test_a_claimed_task_waits_for_its_claimer_until_released(deploy, user):
     task_service.claim_task(task.task_guid, user("office-chief"))
     task_service.claim_task(task.task_guid, user("office-chief"))  # a second click changes nothing
     db.session.commit()
-    with pytest.raises(task_service.Conflict):
+    with pytest.raises(errors.Conflict):
         complete(task.task_guid, user("office"), {})
-    with pytest.raises(task_service.Forbidden):
+    with pytest.raises(errors.Forbidden):
         task_service.unclaim_task(task.task_guid, user("leader"))
     db.session.rollback()
     task_service.unclaim_task(task.task_guid, user("office"))  # the office may release anyone's claim
@@ -322,7 +323,7 @@ def test_a_failing_script_becomes_an_incident_that_can_be_retried(deploy, user):
     task_service.retry_instance(instance.id, user("office"))
     db.session.commit()
     assert instance.status == InstanceStatus.INCIDENT, "the cause is still there"
-    with pytest.raises(task_service.Forbidden):
+    with pytest.raises(errors.Forbidden):
         task_service.retry_instance(instance.id, user("shenyang"))
     db.session.rollback()
 
@@ -339,6 +340,6 @@ def test_an_unknown_organisation_is_an_incident_fixed_by_adding_it_and_retrying(
     db.session.commit()
     assert instance.status == InstanceStatus.RUNNING and instance.incident_message is None
     assert len(open_tasks(instance, "self_report")) == 4
-    with pytest.raises(task_service.Conflict):
+    with pytest.raises(errors.Conflict):
         task_service.retry_instance(instance.id, user("office"))
     db.session.rollback()

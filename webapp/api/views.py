@@ -24,12 +24,11 @@ from models.workflow import (
 from webapp.api import bp
 from webapp.api.openapi import openapi_document
 from webapp.auth.views import throttle_policy
-from webapp.domain.accounts import operations as accounts
+from webapp.domain import errors
 from webapp.domain.accounts import tokens
 from webapp.domain.process import tasks as task_service
 from webapp.domain.results import feedback
 from webapp.domain.results import queries as results
-from webapp.domain.system import formation as formation_service
 from webapp.domain.system import queries as indicator_service
 from workflows import forms
 from workflows.forms.schema import json_schema
@@ -96,7 +95,7 @@ def task_json(task: InboxTask, *, detail: bool = False) -> dict:
     return out
 
 
-def task_error(exc: task_service.TaskError):
+def task_error(exc: errors.DomainError):
     db.session.rollback()
     fields = getattr(exc, "fields", None)
     extra = {k: v for k, v in exc.details.items() if k != "fields"}
@@ -119,7 +118,7 @@ def create_token():
         return error(422, "invalid", _l("Some fields need attention."), missing)
     try:
         issued = tokens.issue_token(username, password, request.remote_addr or "unknown", throttle_policy())
-    except accounts.LoginThrottled as exc:
+    except errors.Throttled as exc:
         response, status = error(
             429,
             "throttled",
@@ -166,7 +165,7 @@ def _with_task(action: Callable[[str], Any]):
     def run(guid: str):
         try:
             return action(guid)
-        except task_service.TaskError as exc:
+        except errors.DomainError as exc:
             return task_error(exc)
 
     return run
@@ -323,7 +322,7 @@ def processes():
 def _api_year(year: int):
     try:
         return indicator_service.find_scheme_year(current_app.config["DEFAULT_SCHEME"], year)
-    except indicator_service.SchemeYearNotFound:
+    except errors.NotFound:
         return None
 
 
@@ -333,7 +332,7 @@ def year_indicators(year: int):
     scheme_year = _api_year(year)
     if scheme_year is None:
         return error(404, "not_found", _l("There is no indicator system for %(year)d.", year=year))
-    if not formation_service.can_view_system(scheme_year, g.api_user):
+    if not scheme_year.can_view_system(g.api_user):
         return error(403, "forbidden", _l("The draft system is not yours to see yet."))
     return jsonify(indicator_service.export_tree(scheme_year))
 
@@ -346,7 +345,7 @@ def year_results(year: int):
     if scheme_year is None:
         return error(404, "not_found", _l("There is no indicator system for %(year)d.", year=year))
     user = g.api_user
-    insider = user.has_any_role(feedback.INSIDERS)
+    insider = user.is_insider()
     own = user.org.root().code
     rounds = {}
     for kind, round_ in feedback.rounds_of(scheme_year).items():

@@ -10,6 +10,7 @@ from models.i18n import lazy_gettext as _l
 from models.org import Role
 from webapp.auth import bp
 from webapp.auth.forms import LoginForm, PasswordForm
+from webapp.domain import errors
 from webapp.domain.accounts import operations as accounts
 
 
@@ -42,7 +43,7 @@ def login():
             user = accounts.authenticate(
                 form.username.data, form.password.data, request.remote_addr or "unknown", throttle_policy()
             )
-        except accounts.LoginThrottled as exc:
+        except errors.Throttled as exc:
             form.form_errors.append(
                 _l(
                     "Too many wrong passwords for this account or from this address. "
@@ -82,8 +83,9 @@ def change_password():
             accounts.change_password(
                 current_user, form.current_password.data, form.new_password.data, form.confirm_password.data
             )
-        except accounts.PasswordRejected as exc:
-            getattr(form, exc.field).errors.append(exc.message)
+        except errors.Invalid as exc:
+            for name, messages in exc.fields.items():
+                getattr(form, name).errors.extend(messages)
             status = 400
         else:
             db.session.commit()

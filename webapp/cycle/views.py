@@ -14,8 +14,8 @@ from models.scheme import Scheme, SchemeYear
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
 from webapp.access import roles_required
 from webapp.cycle import bp
+from webapp.domain import errors
 from webapp.domain.process import cycle as cycle_service
-from webapp.domain.process import tasks as task_service
 from webapp.domain.system import formation as formation_service
 from webapp.errors import render_error
 from workflows import engine
@@ -41,7 +41,7 @@ def _run(action, success_message, target):
     try:
         action()
         db.session.commit()
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         db.session.rollback()
         return render_error(exc.status, exc.message)
     flash(success_message, "success")

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.i18n import lazy_gettext as _l
+
+# The refusal every process-managing verb gives to everyone but the office (and admins).
+MANAGERS_ONLY = _l("Only the performance office can manage processes.")
+
 
 class DomainError(Exception):
     status = 400
@@ -52,10 +57,26 @@ class TooLarge(DomainError):
 
 
 class Throttled(DomainError):
-    """Too many attempts: try again after `retry_after` seconds."""
+    """Too many attempts (wrong passwords for an account or from an address): wait `retry_after` seconds."""
 
     status, code = 429, "throttled"
 
-    def __init__(self, message: str, retry_after: int, **details: Any):
-        super().__init__(message, retry_after=retry_after, **details)
+    def __init__(self, retry_after: int, message: str = "", **details: Any):
+        super().__init__(message or f"retry after {retry_after} s", retry_after=retry_after, **details)
         self.retry_after = retry_after
+
+
+class WorkbookInvalid(Invalid):
+    """An uploaded workbook that cannot be taken: every problem, by sheet, row and column (`rows`)."""
+
+    def __init__(self, rows: list[Any]):
+        super().__init__("; ".join(f"{e.sheet}!{e.row} {e.column}: {e.reason}" for e in rows[:5]))
+        self.rows = rows
+        # the import's callers and its tests read the problems as `errors`
+        self.errors = rows
+
+
+def forbid_unless(allowed: bool, message: Any = MANAGERS_ONLY) -> None:
+    """Raise Forbidden with the message unless the object's check (`user.can_…()`) allowed it."""
+    if not allowed:
+        raise Forbidden(str(message))

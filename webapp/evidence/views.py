@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from models.db import db
 from models.i18n import lazy_gettext as _l
-from webapp.domain.process import tasks as task_service
+from webapp.domain import errors
 from webapp.domain.rounds import evidence as evidence_service
 from webapp.errors import render_error
 from webapp.evidence import bp
@@ -33,10 +33,10 @@ def upload(guid: str):
             evidence_service.Upload(file.filename, data),
             _root(),
         )
-    except task_service.FormInvalid as exc:
+    except errors.Invalid as exc:
         db.session.rollback()
         return render_error(422, "；".join(m for ms in exc.fields.values() for m in ms))
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         db.session.rollback()
         return render_error(exc.status, exc.message)
     db.session.commit()
@@ -49,7 +49,7 @@ def upload(guid: str):
 def download(evidence_id: int):
     try:
         evidence, path = evidence_service.readable(evidence_id, current_user, _root())
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         return render_error(exc.status, exc.message)
     if not path.exists():
         return render_error(404, _l("The file is missing from storage; tell the office."))
@@ -63,7 +63,7 @@ def download(evidence_id: int):
 def delete(evidence_id: int):
     try:
         evidence = evidence_service.remove(evidence_id, current_user)
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         db.session.rollback()
         return render_error(exc.status, exc.message)
     db.session.commit()

@@ -11,7 +11,7 @@ from models.db import db
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit
 from models.scheme import Indicator, KeyPoint, SchemeYear
-from webapp.domain.process import tasks as task_service
+from webapp.domain import errors
 from webapp.domain.system import excel as indicator_excel
 from webapp.domain.system import formation as formation_service
 from webapp.domain.system import queries as indicator_service
@@ -27,15 +27,15 @@ MAX_UPLOAD = 5 * 1024 * 1024
 def _year(year: int) -> SchemeYear:
     try:
         scheme_year = indicator_service.find_scheme_year(current_app.config["DEFAULT_SCHEME"], year)
-    except indicator_service.SchemeYearNotFound:
+    except errors.NotFound:
         abort(404)
-    if not formation_service.can_view_system(scheme_year, current_user):
+    if not scheme_year.can_view_system(current_user):
         abort(403)
     return scheme_year
 
 
 def _editable(scheme_year: SchemeYear) -> SchemeYear:
-    if not formation_service.can_edit_system(scheme_year, current_user):
+    if not scheme_year.can_edit_system(current_user):
         abort(403)
     return scheme_year
 
@@ -55,7 +55,7 @@ def tree(year: int):
     scheme_year = _year(year)
     dimensions = indicator_service.load_dimensions(scheme_year)
     query = request.args.get("q", "").strip()[:100]
-    editable = formation_service.can_edit_system(scheme_year, current_user)
+    editable = scheme_year.can_edit_system(current_user)
     return render_template(
         "indicators/tree.html",
         scheme_year=scheme_year,
@@ -93,7 +93,7 @@ def import_xlsx(year: int):
         return render_error(413, _l("The file is larger than 5 MB."))
     try:
         summary = indicator_excel.import_workbook(scheme_year, data)
-    except indicator_excel.WorkbookInvalid as exc:
+    except errors.WorkbookInvalid as exc:
         db.session.rollback()
         return render_template(
             "indicators/import_errors.html", scheme_year=scheme_year, errors=exc.errors
@@ -109,7 +109,7 @@ def compose(year: int):
     scheme_year = _editable(_year(year))
     try:
         n = formation_service.compose_from_declarations(scheme_year, current_user)
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         db.session.rollback()
         return render_error(exc.status, exc.message)
     db.session.commit()
@@ -176,7 +176,7 @@ def delete_indicator(year: int, code: str):
     scheme_year = _editable(_year(year))
     try:
         formation_service.delete_indicator(scheme_year, current_user, code)
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         db.session.rollback()
         return render_error(exc.status, exc.message)
     db.session.commit()

@@ -13,6 +13,7 @@ from models.rules.escalation import Level
 from models.scheme import Scheme, SchemeYear
 from models.workflow import InboxTask, ProcessInstance
 from webapp.access import roles_required
+from webapp.domain import errors
 from webapp.domain.process import monitor as monitor_service
 from webapp.domain.process import tasks as task_service
 from webapp.domain.system import queries as indicator_service
@@ -26,7 +27,7 @@ VIEWERS = (Role.OFFICE, Role.LEADERSHIP, Role.ADMIN)
 def _year(year: int) -> SchemeYear:
     try:
         return indicator_service.find_scheme_year(current_app.config["DEFAULT_SCHEME"], year)
-    except indicator_service.SchemeYearNotFound:
+    except errors.NotFound:
         abort(404)
 
 
@@ -78,7 +79,7 @@ def counts(year: int):
 def diagram(year: int, process_id: str):
     try:
         return _bpmn(monitor_service.diagram_of(_year(year), process_id).bpmn_xml)
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         return render_error(exc.status, exc.message)
 
 
@@ -92,7 +93,7 @@ def task_diagram(guid: str):
     process_id = request.args.get("process", "")
     try:
         return _bpmn(monitor_service.task_diagram(task, process_id).bpmn_xml)
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         return render_error(exc.status, exc.message)
 
 
@@ -100,7 +101,7 @@ def _act(action, success, year: int, category=lambda result: "success"):
     try:
         result = action()
         db.session.commit()
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         db.session.rollback()
         flash(exc.message, "warning")
         return redirect(url_for("monitor.year", year=year, _anchor="escalations"))

@@ -6,8 +6,8 @@ from flask import g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from models.db import db, utcnow
+from webapp.domain import errors
 from webapp.domain.process import notifications as notification_service
-from webapp.domain.process import tasks as task_service
 from webapp.errors import render_error
 from webapp.notifications import bp
 
@@ -56,7 +56,7 @@ def read(notification_id: int):
     """Mark one read; with `open`, go on to what it is about."""
     try:
         notification = notification_service.mark_read(notification_id, current_user, utcnow())
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         return render_error(exc.status, exc.message)
     db.session.commit()
     target = _safe_link(notification.link) if request.form.get("open") else None

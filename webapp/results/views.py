@@ -12,6 +12,7 @@ from models.evaluation import RoundKind
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, Role
 from models.scheme import SchemeYear
+from webapp.domain import errors
 from webapp.domain.results import dashboards as dashboard_service
 from webapp.domain.results import feedback, reports
 from webapp.domain.results import queries as results
@@ -25,7 +26,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _year(year: int) -> SchemeYear:
     try:
         return indicator_service.find_scheme_year(current_app.config["DEFAULT_SCHEME"], year)
-    except indicator_service.SchemeYearNotFound:
+    except errors.NotFound:
         abort(404)
 
 
@@ -33,7 +34,7 @@ def _city(code: str) -> OrgUnit:
     city = OrgUnit.by_code(code)
     if city is None or city.kind != OrgKind.CITY:
         abort(404)
-    if not feedback.city_details_visible(city, current_user):
+    if not city.details_visible_to(current_user):
         abort(403)
     return city
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from models.db import db
 from models.i18n import lazy_gettext as _l
+from webapp.domain import errors
 from webapp.domain.process import task_page
 from webapp.domain.process import tasks as task_service
 from webapp.domain.rounds import score_excel
@@ -71,13 +72,13 @@ def show(guid: str):
             return redirect(url_for("tasks.show", guid=guid))
         result = task_service.complete_task(guid, current_user, request.form)
         db.session.commit()
-    except task_service.FormInvalid as exc:
+    except errors.Invalid as exc:
         db.session.rollback()
         task = task_service.get_task(guid, current_user)
         form = task_service.build_form(task, current_user, request.form)
         task_service.validate_form(task, current_user, form)
         return _page(task, form, 422, exc.fields)
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         db.session.rollback()
         return render_error(exc.status, exc.message)
     if result.incident:
@@ -99,7 +100,7 @@ def score_template(guid: str):
     try:
         task = score_excel.score_task(guid, current_user)
         data = score_excel.score_template(task, current_user)
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         return render_error(exc.status, exc.message)
     return send_file(
         BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=score_excel.template_filename(task)
@@ -119,10 +120,10 @@ def upload_template(guid: str):
         if len(data) > MAX_UPLOAD:
             return render_error(413, _l("The file is larger than 5 MB."))
         score_excel.apply_template(task, current_user, data)
-    except score_excel.ScoreWorkbookInvalid as exc:
+    except errors.WorkbookInvalid as exc:
         db.session.rollback()
         return render_template("tasks/template_errors.html", task=task, errors=exc.errors), 422
-    except task_service.TaskError as exc:
+    except errors.DomainError as exc:
         db.session.rollback()
         return render_error(exc.status, exc.message)
     db.session.commit()

@@ -11,25 +11,14 @@ from sqlalchemy import func, or_, select
 from models.db import db, utcnow
 from models.i18n import lazy_gettext as _l
 from models.org import LoginAttempt, User
+from webapp.domain.errors import Invalid, Throttled
 
 MIN_PASSWORD_LENGTH = 10
 
 
-class LoginThrottled(Exception):
-    """Too many recent failures for this account or address."""
-
-    def __init__(self, retry_after: int):
-        super().__init__(retry_after)
-        self.retry_after = retry_after
-
-
-class PasswordRejected(Exception):
-    """A password change was refused; `field` names the form field at fault."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+def _rejected(field: str, message: str) -> Invalid:
+    """A refused password change, naming the form field at fault."""
+    return Invalid(message, fields={field: [message]})
 
 
 @dataclass(frozen=True)
@@ -62,14 +51,14 @@ def _recent_failures(username: str, address: str, since: datetime) -> tuple[int,
 
 
 def check_throttle(username: str, address: str, policy: ThrottlePolicy, now: datetime | None = None) -> None:
-    """Raise LoginThrottled while the account or the address must wait."""
+    """Raise Throttled while the account or the address must wait."""
     now = now or utcnow()
     failures, last = _recent_failures(username, address, now - timedelta(seconds=policy.window_seconds))
     delay = policy.delay_for(failures)
     if delay and last is not None:
         remaining = (last + timedelta(seconds=delay) - now).total_seconds()
         if remaining > 0:
-            raise LoginThrottled(math.ceil(remaining))
+            raise Throttled(math.ceil(remaining))
 
 
 def authenticate(username: str, password: str, address: str, policy: ThrottlePolicy) -> User | None:
@@ -86,18 +75,18 @@ def authenticate(username: str, password: str, address: str, policy: ThrottlePol
 def change_password(user: User, current: str, new: str, confirm: str) -> None:
     """Replace the user's password after checking the current one; ends their other sessions."""
     if not user.check_password(current):
-        raise PasswordRejected("current_password", str(_l("The current password is not correct.")))
+        raise _rejected("current_password", str(_l("The current password is not correct.")))
     if len(new) < MIN_PASSWORD_LENGTH:
-        raise PasswordRejected(
+        raise _rejected(
             "new_password",
             str(_l("The new password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)),
         )
     if new == current:
-        raise PasswordRejected("new_password", str(_l("The new password must differ from the current one.")))
+        raise _rejected("new_password", str(_l("The new password must differ from the current one.")))
     if user.username.lower() in new.lower():
-        raise PasswordRejected("new_password", str(_l("The new password must not contain the username.")))
+        raise _rejected("new_password", str(_l("The new password must not contain the username.")))
     if new != confirm:
-        raise PasswordRejected("confirm_password", str(_l("The two new passwords do not match.")))
+        raise _rejected("confirm_password", str(_l("The two new passwords do not match.")))
     user.set_password(new)
     db.session.flush()
 

@@ -23,7 +23,7 @@ def _hash(token: str) -> str:
 def issue_token(
     username: str, password: str, address: str, policy: accounts.ThrottlePolicy
 ) -> tuple[str, ApiToken] | None:
-    """A new token for the user, or None when the password is wrong (LoginThrottled while slowed down)."""
+    """A new token for the user, or None when the password is wrong (Throttled while slowed down)."""
     user = accounts.authenticate(username, password, address, policy)
     if user is None:
         return None

@@ -22,7 +22,7 @@ from models.scheme import (
     YearStatus,
 )
 from models.workflow import InstanceStatus, ProcessInstance
-from webapp.domain import audit
+from webapp.domain import audit, errors
 from webapp.domain.process import tasks as task_service
 from webapp.domain.system import queries as indicator_service
 from workflows import engine
@@ -129,7 +129,7 @@ def ensure_scheme_year(scheme: Scheme, year: int) -> SchemeYear:
         .order_by(SchemeYear.year.desc())
     )
     if previous is None:
-        raise task_service.NotFound(str(_l("There is no earlier year to start %(year)d from.", year=year)))
+        raise errors.NotFound(str(_l("There is no earlier year to start %(year)d from.", year=year)))
     return clone_scheme_year(previous, year)
 
 
@@ -160,11 +160,11 @@ def participants() -> dict[str, list[str]]:
 def start_annual_cycle(scheme: Scheme, year: int, user: User | None) -> ProcessInstance:
     """Start the year's annual process (creating the year from the previous one when needed)."""
     if user is not None:
-        task_service.require_manager(user)
+        errors.forbid_unless(user.can_manage_processes())
     scheme_year = ensure_scheme_year(scheme, year)
     running = annual_instance(scheme_year)
     if running is not None and running.status != InstanceStatus.COMPLETED:
-        raise task_service.Conflict(str(_l("The %(year)d cycle has already been started.", year=year)))
+        raise errors.Conflict(str(_l("The %(year)d cycle has already been started.", year=year)))
     calendar = ensure_calendar(scheme_year)
     data: dict = {"year": year, "scheme_year_id": scheme_year.id, **participants()}
     for phase, row in calendar.items():

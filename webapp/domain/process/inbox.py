@@ -14,13 +14,10 @@ from models.i18n import lazy_gettext as _l
 from models.org import User
 from models.scheme import SchemeYear
 from models.workflow import INBOX_SORTS, InboxTask, ProcessInstance, TaskStatus, inbox_query
+from webapp.domain.errors import BadRequest
 
 PAGE_SIZE = 50
 STATUSES = ("open", "completed")
-
-
-class InboxFilterInvalid(ValueError):
-    """A filter value the inbox does not know; the message names the field and the rule."""
 
 
 @dataclass(frozen=True)
@@ -63,21 +60,21 @@ def parse_filters(args) -> InboxFilters:
     """The filters from a query string; unknown values are refused, naming the field and what it accepts."""
     status = args.get("status") or "open"
     if status not in STATUSES:
-        raise InboxFilterInvalid(str(_l("status must be “open” or “completed”.")))
+        raise BadRequest(str(_l("status must be “open” or “completed”.")))
     year_text = (args.get("year") or "").strip()
     if year_text and not (year_text.isdigit() and len(year_text) == 4):
-        raise InboxFilterInvalid(str(_l("year must be a four-digit year.")))
+        raise BadRequest(str(_l("year must be a four-digit year.")))
     phase = args.get("phase") or None
     if phase is not None and phase not in {p.value for p in Phase}:
-        raise InboxFilterInvalid(
+        raise BadRequest(
             str(_l("phase must be one of: %(values)s.", values=", ".join(p.value for p in Phase)))
         )
     sort = args.get("sort") or ("completed" if status == "completed" else "due")
     if sort not in INBOX_SORTS:
-        raise InboxFilterInvalid(str(_l("sort must be one of: %(values)s.", values=", ".join(INBOX_SORTS))))
+        raise BadRequest(str(_l("sort must be one of: %(values)s.", values=", ".join(INBOX_SORTS))))
     page_text = (args.get("page") or "1").strip()
     if not page_text.isdigit() or int(page_text) < 1:
-        raise InboxFilterInvalid(str(_l("page must be a whole number from 1.")))
+        raise BadRequest(str(_l("page must be a whole number from 1.")))
     return InboxFilters(status, int(year_text) if year_text else None, phase, sort, int(page_text))
 
 

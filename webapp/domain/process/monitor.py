@@ -29,10 +29,11 @@ from models.workflow import (
     TaskStatus,
     year_tasks,
 )
+from webapp.domain import errors
+from webapp.domain.errors import Conflict, NotFound
 from webapp.domain.process import cycle as cycle_service
 from webapp.domain.process import notifications
 from webapp.domain.process.task_page import phase_of
-from webapp.domain.process.tasks import Conflict, NotFound, require_manager
 from workflows import engine
 
 CITY_PHASES = [Phase.FORMATION, Phase.HALF_YEAR, Phase.Q3, Phase.YEAR_END, Phase.FEEDBACK]
@@ -427,7 +428,7 @@ def year_overview(scheme_year: SchemeYear, now: datetime) -> Overview:
 
 def remind(scheme_year: SchemeYear, task_guid: str, sender: User, now: datetime) -> tuple[InboxTask, int]:
     """Remind whoever must do an open task of the year; a second reminder within REMINDER_QUIET is refused."""
-    require_manager(sender)
+    errors.forbid_unless(sender.can_manage_processes())
     task = InboxTask.by_guid(task_guid)
     if task is None or task.instance.scheme_year_id != scheme_year.id:
         raise NotFound(str(_l("No such task.")))
@@ -450,7 +451,7 @@ def remind(scheme_year: SchemeYear, task_guid: str, sender: User, now: datetime)
 
 def remind_all(scheme_year: SchemeYear, level: Level, sender: User, now: datetime) -> int:
     """Remind every open task of the year at `level` or worse that was not reminded just now."""
-    require_manager(sender)
+    errors.forbid_unless(sender.can_manage_processes())
     open_tasks = db.session.scalars(
         year_tasks(scheme_year.id).where(InboxTask.status == TaskStatus.OPEN)
     ).all()

@@ -26,8 +26,7 @@ from models.org import OrgKind, OrgUnit, Role, User, UserRole
 from models.scheme import SchemeYear
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
 from webapp import mail
-from webapp.domain import audit
-from webapp.domain.process import tasks as task_service
+from webapp.domain import audit, errors
 from workflows import events
 
 
@@ -295,9 +294,9 @@ def send_reminder(task: InboxTask, sender: User, now: datetime) -> int:
     Returns the number of users notified and records a `task.reminded` audit event; how often one
     may remind is the caller's policy (the monitor's quiet period).
     """
-    task_service.require_manager(sender)
+    errors.forbid_unless(sender.can_manage_processes())
     if task.status != TaskStatus.OPEN:
-        raise task_service.Conflict(str(_l("Only an open task can be reminded of.")))
+        raise errors.Conflict(str(_l("Only an open task can be reminded of.")))
     users = recipients([task]).get(task.id, [])
     text = REMINDER_DUE if task.due_at else REMINDER
     note = Note(users, "reminder", text, _link(task), _task_params(task, sender=sender.display_name))
@@ -371,7 +370,7 @@ def get_notification(notification_id: int, user: User) -> Notification:
     """The user's own notification; anyone else's (or none) is NotFound, so ids reveal nothing."""
     notification = db.session.get(Notification, notification_id)
     if notification is None or not notification.can_view(user):
-        raise task_service.NotFound(str(_l("There is no such notification.")))
+        raise errors.NotFound(str(_l("There is no such notification.")))
     return notification
 
 

@@ -17,45 +17,14 @@ from wtforms import Form
 
 from models.db import db
 from models.i18n import lazy_gettext as _l
-from models.org import Role, User
+from models.org import User
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
-from webapp.domain import audit
+from webapp.domain import audit, errors
+from webapp.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from webapp.domain.process import notifications
 from workflows import engine, events, forms
 from workflows.forms import TaskContext
 from workflows.forms.values import clean_values, field_errors, flatten, raw_values
-
-PROCESS_MANAGERS = (Role.OFFICE, Role.ADMIN)
-
-
-class TaskError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, **details: Any):
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
-class NotFound(TaskError):
-    status, code = 404, "not_found"
-
-
-class Forbidden(TaskError):
-    status, code = 403, "forbidden"
-
-
-class Conflict(TaskError):
-    status, code = 409, "conflict"
-
-
-class FormInvalid(TaskError):
-    status, code = 422, "invalid"
-
-    def __init__(self, fields: dict[str, list[str]]):
-        super().__init__(str(_l("Some fields need attention.")), fields=fields)
-        self.fields = fields
 
 
 @dataclass
@@ -218,7 +187,7 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
     form = build_form(task, user, as_formdata(data), ctx)
     errors = validate_form(task, user, form, ctx)
     if errors:
-        raise FormInvalid(errors)
+        raise Invalid(str(_l("Some fields need attention.")), fields=errors)
 
     instance = engine.lock_instance(task.instance_id)
     # Another transaction may have completed it while we waited for the lock.
@@ -258,11 +227,6 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
     )
 
 
-def require_manager(user: User) -> None:
-    if not user.has_any_role(PROCESS_MANAGERS):
-        raise Forbidden(str(_l("Only the performance office can manage processes.")))
-
-
 def start_process(
     process_id: str,
     user: User | None,
@@ -274,7 +238,7 @@ def start_process(
     """Start the latest definition of a process (user None: the system, e.g. the simulation).
     Its phase of the year comes from the process's own BPMN."""
     if user is not None:
-        require_manager(user)
+        errors.forbid_unless(user.can_manage_processes())
     try:
         instance, result = engine.start_instance(
             process_id,
@@ -307,7 +271,7 @@ def send_message(
     instance_id: int, name: str, user: User, payload: dict[str, Any] | None = None
 ) -> ProcessInstance:
     """Deliver a message to a waiting instance, e.g. the office starting a phase before its date."""
-    require_manager(user)
+    errors.forbid_unless(user.can_manage_processes())
     instance = _locked(instance_id)
     try:
         result = engine.deliver_message(instance, name, payload)
@@ -325,7 +289,7 @@ def send_message(
 
 
 def retry_instance(instance_id: int, user: User) -> ProcessInstance:
-    require_manager(user)
+    errors.forbid_unless(user.can_manage_processes())
     instance = _locked(instance_id)
     if instance.status != InstanceStatus.INCIDENT:
         raise Conflict(str(_l("The process has no incident to retry.")))

@@ -25,6 +25,7 @@ from models.org import OrgUnit, User
 from models.rules import scoring
 from models.scheme import SchemeYear
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, inbox_query, year_tasks
+from webapp.domain.errors import NotFound
 from webapp.domain.process import cycle as cycle_service
 from webapp.domain.results import feedback, reports
 from webapp.domain.results import queries as results
@@ -36,7 +37,7 @@ CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
 
-class ViewNotVisible(LookupError):
+class ViewNotVisible(NotFound):
     """The chosen round (or the year) has no results this user may see."""
 
 
@@ -179,7 +180,7 @@ def build_dashboard(scheme_year: SchemeYear, user: User, view: str | None = None
     breakdown_kind = RoundKind.YEAR_END if view == ANNUAL else RoundKind(view)
     breakdown = stored.get(breakdown_kind.value)
     cities = results.cities()
-    detailed = [c for c in cities if feedback.city_details_visible(c, user)]
+    detailed = [c for c in cities if c.details_visible_to(user)]
     dims = indicator_service.load_dimensions(scheme_year)
     sums = indicator_service.subtotals(dims)
     dimensions = [(d.name, sums.dimensions[d.id]) for d in dims]

@@ -9,33 +9,21 @@ from typing import Any
 from sqlalchemy import select
 
 from models.db import db, utcnow
-from models.evaluation import CityFeedback, EvaluationRound, RoundKind, RoundStatus
-from models.org import OrgKind, OrgUnit, Role, User
+from models.evaluation import CityFeedback, EvaluationRound, RoundKind
+from models.org import OrgKind, OrgUnit, User
 from models.scheme import KeyPoint, SchemeYear
 from webapp.domain.results import queries as results
 from webapp.domain.results import reports
 from webapp.domain.system import queries as indicator_service
 
-INSIDERS = (Role.OFFICE, Role.LEADERSHIP, Role.ADMIN)
-
 
 def round_visible(round_: EvaluationRound | None, user: User) -> bool:
-    """Approved results are for the office and the leadership; published ones for every participant."""
-    if round_ is None or round_.results is None:
-        return False
-    return round_.status == RoundStatus.PUBLISHED or user.has_any_role(INSIDERS)
+    return round_ is not None and round_.results_visible_to(user)
 
 
 def annual_visible(scheme_year_id: int, user: User) -> bool:
     annual = results.annual_result(scheme_year_id)
-    if annual is None or annual.results is None:
-        return False
-    return annual.published_at is not None or user.has_any_role(INSIDERS)
-
-
-def city_details_visible(city: OrgUnit, user: User) -> bool:
-    """A city sees its own details (and its counterparts theirs); insiders see every city's."""
-    return user.has_any_role(INSIDERS) or city.root() is user.org.root()
+    return annual is not None and annual.results_visible_to(user)
 
 
 def rounds_of(scheme_year: SchemeYear) -> dict[RoundKind, EvaluationRound]:

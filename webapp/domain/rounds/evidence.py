@@ -15,7 +15,7 @@ from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, User
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
-from webapp.domain import audit
+from webapp.domain import audit, errors
 from webapp.domain.process import tasks as task_service
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -55,18 +55,18 @@ def check_file(upload: Upload) -> str:
     name = os.path.basename(upload.filename or "").strip()
     ext = os.path.splitext(name)[1].lower()
     if ext not in ALLOWED:
-        raise task_service.FormInvalid(
+        raise errors.Invalid(
             {"file": [str(_l("Only PDF, images (PNG, JPEG) and Office files can be attached."))]}
         )
     if not upload.data:
-        raise task_service.FormInvalid({"file": [str(_l("The file is empty."))]})
+        raise errors.Invalid({"file": [str(_l("The file is empty."))]})
     if len(upload.data) > MAX_BYTES:
-        raise task_service.FormInvalid(
+        raise errors.Invalid(
             {"file": [str(_l("The file is larger than %(mb)d MB.", mb=MAX_BYTES // 1024 // 1024))]}
         )
     content_type, magic = ALLOWED[ext]
     if not upload.data.startswith(magic):
-        raise task_service.FormInvalid(
+        raise errors.Invalid(
             {"file": [str(_l("The file's content does not match its name (%(ext)s).", ext=ext))]}
         )
     return content_type
@@ -78,9 +78,9 @@ def attach(
     """Attach a file to an indicator (and, for a department's verification, a city) of the user's open task."""
     task = task_service.get_task(task_guid, user)
     if task.form_key not in TASK_KINDS:
-        raise task_service.Conflict(str(_l("Files cannot be attached to this task.")))
+        raise errors.Conflict(str(_l("Files cannot be attached to this task.")))
     if task.status != TaskStatus.OPEN or not task.is_for(user):
-        raise task_service.Forbidden(
+        raise errors.Forbidden(
             str(_l("Only the task's organisation can attach files while it is open."))
         )
     kind = TASK_KINDS[task.form_key]
@@ -91,12 +91,12 @@ def attach(
         )
     )
     if indicator is None or (kind == "verification" and indicator.owner_id != task.org_id):
-        raise task_service.FormInvalid({"indicator": [str(_l("Choose one of the task's indicators."))]})
+        raise errors.Invalid({"indicator": [str(_l("Choose one of the task's indicators."))]})
     city_id = task.org_id
     if kind == "verification":
         city = OrgUnit.by_code(city_code or "")
         if city is None or city.kind != OrgKind.CITY:
-            raise task_service.FormInvalid({"city": [str(_l("Choose the city."))]})
+            raise errors.Invalid({"city": [str(_l("Choose the city."))]})
         city_id = city.id
     content_type = check_file(upload)
     digest = hashlib.sha256(upload.data).hexdigest()
@@ -134,10 +134,10 @@ def attach(
 def remove(evidence_id: int, user: User) -> Evidence:
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
-        raise task_service.NotFound(str(_l("There is no such file.")))
+        raise errors.NotFound(str(_l("There is no such file.")))
     task = InboxTask.by_guid(evidence.task_guid)
     if task is None or task.status != TaskStatus.OPEN or not task.is_for(user):
-        raise task_service.Forbidden(
+        raise errors.Forbidden(
             str(_l("Only the task's organisation can remove files while it is open."))
         )
     db.session.delete(evidence)
@@ -149,9 +149,9 @@ def remove(evidence_id: int, user: User) -> Evidence:
 def readable(evidence_id: int, user: User, root: Path) -> tuple[Evidence, Path]:
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
-        raise task_service.NotFound(str(_l("There is no such file.")))
+        raise errors.NotFound(str(_l("There is no such file.")))
     if not evidence.can_view(user):
-        raise task_service.Forbidden(str(_l("This file is not yours to open.")))
+        raise errors.Forbidden(str(_l("This file is not yours to open.")))
     return evidence, _path(root, evidence.sha256)
 
 

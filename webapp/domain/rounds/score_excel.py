@@ -25,6 +25,8 @@ from models.org import User
 from models.rules import scoring
 from models.scheme import Indicator, SchemeYear
 from models.workflow import InboxTask
+from webapp.domain import errors
+from webapp.domain.errors import WorkbookInvalid
 from webapp.domain.process import tasks as task_service
 from webapp.domain.system import excel as indicator_excel
 from webapp.domain.system.excel import RowError
@@ -35,7 +37,7 @@ __all__ = [
     "HEADERS",
     "SHEET",
     "RowError",
-    "ScoreWorkbookInvalid",
+    "WorkbookInvalid",
     "apply_template",
     "score_task",
     "score_template",
@@ -68,17 +70,13 @@ _READ_ONLY_FILL = PatternFill("solid", fgColor="E7E6E6")
 _READ_ONLY_FONT = Font(color="595959")
 
 
-class ScoreWorkbookInvalid(indicator_excel.WorkbookInvalid):
-    """A score template that cannot be applied; `errors` lists every problem."""
-
-
 # ---------------------------------------------------------------- access
 
 
 def _check(task: InboxTask, user: User) -> None:
     """What save_draft requires (open, the user's role and org, not claimed by another), for a score task."""
     if task.form_key != FORM_KEY:
-        raise task_service.NotFound(str(_l("This task has no score template.")))
+        raise errors.NotFound(str(_l("This task has no score template.")))
     task_service.check_actor(task, user)  # the very checks save_draft makes
 
 
@@ -185,9 +183,9 @@ class _Problems:
 
 
 def apply_template(task: InboxTask, user: User, data: bytes) -> InboxTask:
-    """Keep the workbook's scores as the task's draft, or raise ScoreWorkbookInvalid with every problem."""
+    """Keep the workbook's scores as the task's draft, or raise WorkbookInvalid with every problem."""
     _check(task, user)
-    values = indicator_excel.read_sheet(data, SHEET, ScoreWorkbookInvalid)
+    values = indicator_excel.read_sheet(data, SHEET, WorkbookInvalid)
     columns = _header_columns(values[0] if values else ())
     grid = _grid(task, user)
     weights = {code: i.weight for code, i in _indicators(task).items()}
@@ -222,7 +220,7 @@ def apply_template(task: InboxTask, user: User, data: bytes) -> InboxTask:
         if key not in seen:
             problems.add(0, "", _l("%(subject)s: the row is missing.", subject=_subject(*key)))
     if problems.items:
-        raise ScoreWorkbookInvalid(problems.sorted())
+        raise WorkbookInvalid(problems.sorted())
     for key, row in rows.items():
         row["score"], row["reason"] = filled[key]
     return task_service.save_draft(task.task_guid, user, {"rows": grid})
@@ -295,7 +293,7 @@ def _header_columns(header: tuple[Any, ...]) -> dict[str, int]:
         found.setdefault(_text(value), index)
     missing = [h for h in REQUIRED if h not in found]
     if missing:
-        raise ScoreWorkbookInvalid(
+        raise WorkbookInvalid(
             [
                 RowError(SHEET, 1, h, str(_l("The header row has no column “%(column)s”.", column=h)))
                 for h in missing

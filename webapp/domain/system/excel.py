@@ -27,6 +27,7 @@ from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit
 from models.rules.indicator_system import IndicatorRow, Problem, as_weight, check_system
 from models.scheme import Dimension, Indicator, IndicatorCoOwner, KeyPoint, Level, SchemeYear
+from webapp.domain.errors import WorkbookInvalid
 from webapp.domain.system.queries import Subtotals, load_dimensions, subtotals
 from webapp.numbering import chinese_numeral
 
@@ -100,12 +101,6 @@ class RowError:
     row: int  # the Excel row number; 0 when the problem is about the file or the whole system
     column: str  # the Chinese header, or "" when it is about the whole row
     reason: str
-
-
-class WorkbookInvalid(Exception):
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__("; ".join(f"{e.sheet}!{e.row} {e.column}: {e.reason}" for e in errors[:5]))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from models.org import OrgKind, OrgUnit, Role, User, UserRole
 from models.rules.indicator_system import IndicatorRow, check_system
 from models.scheme import Indicator, IndicatorCoOwner, KeyPoint, SchemeYear, YearStatus
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
-from webapp.domain import audit
+from webapp.domain import audit, errors
 from webapp.domain.process import notifications
 from webapp.domain.process import tasks as task_service
 from webapp.domain.process.cycle import local_end
@@ -41,20 +41,6 @@ from workflows.forms.generic import ApprovalForm
 
 BLANK_ROWS = 3
 REVISION_PROCESS = "system_revision"
-
-
-# ---------------------------------------------------------------- who sees what
-
-
-def can_view_system(scheme_year: SchemeYear, user: User) -> bool:
-    """Drafts are for the office, the leadership, experts and admins; approved systems for everyone."""
-    if scheme_year.status != YearStatus.DRAFT:
-        return True
-    return user.has_any_role((Role.OFFICE, Role.LEADERSHIP, Role.EXPERT, Role.ADMIN))
-
-
-def can_edit_system(scheme_year: SchemeYear, user: User) -> bool:
-    return scheme_year.status.editable and user.has_role(Role.OFFICE)
 
 
 def _year(ctx: TaskContext) -> SchemeYear:
@@ -242,15 +228,15 @@ def _review(ctx: TaskContext, values: dict[str, Any]) -> None:
 def compose_from_declarations(scheme_year: SchemeYear, user: User) -> int:
     """Replace the year's indicators by the accepted declared ones; an indicator keeps its code (and
     co-owners) when the same department declares it again under the same key point and name."""
-    if not can_edit_system(scheme_year, user):
-        raise task_service.Forbidden(str(_l("Only the office can edit a system that is not frozen.")))
+    if not scheme_year.can_edit_system(user):
+        raise errors.Forbidden(str(_l("Only the office can edit a system that is not frozen.")))
     declarations = db.session.scalars(
         select(Declaration).where(
             Declaration.scheme_year_id == scheme_year.id, Declaration.status == DeclarationStatus.ACCEPTED
         )
     ).all()
     if not declarations:
-        raise task_service.Conflict(str(_l("No declaration has been accepted yet.")))
+        raise errors.Conflict(str(_l("No declaration has been accepted yet.")))
     existing = {(i.owner_id, i.key_point.number, i.name): i for i in scheme_year.indicators()}
     points = {p.number: p for p in _key_points(scheme_year)}
     used_codes = {i.code for i in existing.values()}
@@ -286,8 +272,8 @@ def update_indicator(
     scheme_year: SchemeYear, user: User, code: str | None, values: dict[str, Any]
 ) -> Indicator:
     """Create (code None) or change one indicator of an editable year."""
-    if not can_edit_system(scheme_year, user):
-        raise task_service.Forbidden(str(_l("Only the office can edit a system that is not frozen.")))
+    if not scheme_year.can_edit_system(user):
+        raise errors.Forbidden(str(_l("Only the office can edit a system that is not frozen.")))
     point = db.session.scalar(
         select(KeyPoint).where(
             KeyPoint.scheme_year_id == scheme_year.id, KeyPoint.number == int(values["key_point"])
@@ -295,7 +281,7 @@ def update_indicator(
     )
     departments = _departments()
     if point is None or values.get("owner") not in departments:
-        raise task_service.FormInvalid(
+        raise errors.Invalid(
             {"key_point" if point is None else "owner": [str(_l("Choose from the list."))]}
         )
     if code is None:
@@ -308,7 +294,7 @@ def update_indicator(
             select(Indicator).where(Indicator.scheme_year_id == scheme_year.id, Indicator.code == code)
         )
         if indicator is None:
-            raise task_service.NotFound(str(_l("There is no indicator %(code)s.", code=code)))
+            raise errors.NotFound(str(_l("There is no indicator %(code)s.", code=code)))
     indicator.key_point = point
     indicator.name, indicator.weight = values["name"].strip(), Decimal(str(values["weight"]))
     indicator.owner_id = departments[values["owner"]].id
@@ -323,13 +309,13 @@ def update_indicator(
 
 
 def delete_indicator(scheme_year: SchemeYear, user: User, code: str) -> None:
-    if not can_edit_system(scheme_year, user):
-        raise task_service.Forbidden(str(_l("Only the office can edit a system that is not frozen.")))
+    if not scheme_year.can_edit_system(user):
+        raise errors.Forbidden(str(_l("Only the office can edit a system that is not frozen.")))
     indicator = db.session.scalar(
         select(Indicator).where(Indicator.scheme_year_id == scheme_year.id, Indicator.code == code)
     )
     if indicator is None:
-        raise task_service.NotFound(str(_l("There is no indicator %(code)s.", code=code)))
+        raise errors.NotFound(str(_l("There is no indicator %(code)s.", code=code)))
     db.session.delete(indicator)
     audit.record("system.indicator_deleted", user, detail={"year": scheme_year.year, "code": code})
     db.session.flush()
@@ -533,9 +519,9 @@ def _approve_revision(ctx: TaskContext, values: dict[str, Any]) -> None:
 
 def start_revision(scheme_year: SchemeYear, user: User) -> ProcessInstance:
     """Open a formal revision of an approved system; the leadership must approve it again."""
-    task_service.require_manager(user)
+    errors.forbid_unless(user.can_manage_processes())
     if scheme_year.status != YearStatus.APPROVED:
-        raise task_service.Conflict(
+        raise errors.Conflict(
             str(_l("Only an approved system can be revised, and only one revision at a time."))
         )
     scheme_year.status = YearStatus.REVISING

@@ -11,18 +11,15 @@ from sqlalchemy.orm import selectinload
 from models.db import db
 from models.i18n import lazy_gettext as _l
 from models.scheme import Dimension, Indicator, KeyPoint, Level, Scheme, SchemeYear
-
-
-class SchemeYearNotFound(LookupError):
-    pass
+from webapp.domain.errors import NotFound
 
 
 def find_scheme_year(scheme_code: str, year: int) -> SchemeYear:
-    """Return the scheme's year or raise SchemeYearNotFound with a sentence."""
+    """Return the scheme's year or raise NotFound with a sentence."""
     scheme = Scheme.by_code(scheme_code)
     scheme_year = SchemeYear.find(scheme, year) if scheme else None
     if scheme_year is None:
-        raise SchemeYearNotFound(f"no indicator system for scheme {scheme_code!r} and year {year}")
+        raise NotFound(f"no indicator system for scheme {scheme_code!r} and year {year}")
     return scheme_year
 
 
