@@ -21,7 +21,7 @@ test: install assets translations lint lint-bpmn
 
 install: system-packages $(VENV)/.installed
 
-# Debian packages: the Chinese font the PDF reports embed (webapp/services/reports.py), and Chromium
+# Debian packages: the Chinese font the PDF reports embed (webapp/domain/results/reports.py), and Chromium
 # with a CJK font for the browser tests (tests/browser). apt-get runs only when one is missing.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 BROWSER_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
@@ -73,9 +73,12 @@ instance/config.py:
 	@$(BIN)/python -c "import secrets; print('# Local settings for this machine (not in git).'); print('SECRET_KEY = ' + repr(secrets.token_hex(32)))" > $@
 	@echo "wrote $@ with a new secret key"
 
+# Style, the import contracts of pyproject.toml ([tool.importlinter]) and the types ([tool.mypy]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # bpmnlint's recommended rules over workflows/*.bpmn (the shared checker installs bpmnlint 11 with npm).
 lint-bpmn:

@@ -22,13 +22,13 @@ from models.formation import (
     DeclarationStatus,
     DeclaredIndicator,
     Handling,
-    Notification,
     Phase,
     SystemComment,
     SystemRevision,
     YearPhase,
 )
-from models.org import LoginAttempt, OrgKind, OrgUnit, Role, User, UserRole
+from models.notification import Notification
+from models.org import ApiToken, LoginAttempt, OrgKind, OrgUnit, Role, User, UserRole
 from models.scheme import (
     Dimension,
     Indicator,
@@ -40,7 +40,6 @@ from models.scheme import (
     YearStatus,
 )
 from models.workflow import (
-    ApiToken,
     AuditEvent,
     InboxTask,
     InstanceStatus,

@@ -6,12 +6,13 @@ import enum
 import json
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, Text, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints keep Alembic migrations portable between SQLite and PostgreSQL.
@@ -30,6 +31,31 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+if TYPE_CHECKING:  # what `db.Model` is at run time (a subclass of Base), spelled so mypy can follow it
+
+    class Model(Base):
+        __abstract__ = True
+
+else:
+    Model = db.Model
+
+
+M = TypeVar("M")
+
+
+def load(model: type[M], ident: Any) -> M:
+    """The row with this primary key, which must exist: an id the system wrote itself (a task's
+    instance, a round's year). A missing one is a bug, not bad input, so it raises LookupError."""
+    row = db.session.get(model, ident)
+    if row is None:
+        raise LookupError(f"no {model.__name__} {ident!r}")
+    return row
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched."""
+    return cast("CursorResult[Any]", result).rowcount or 0
+
 
 class UTCDateTime(TypeDecorator):
     """Store naive UTC, hand back timezone-aware UTC on every database."""
@@ -37,14 +63,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
 
@@ -54,10 +80,10 @@ class JSONText(TypeDecorator):
     impl = Text
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect) -> str | None:
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-    def process_result_value(self, value: str | None, dialect) -> Any:
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json.loads(value)
 
 
@@ -78,7 +104,7 @@ def utcnow() -> datetime:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
     # SQLite leaves foreign keys off and uses a rollback journal unless asked on every connection.
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.db import JSONText, UTCDateTime, db, enum_column, utcnow
+from models.db import JSONText, Model, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
 from models.org import OVERSIGHT_ROLES, OrgUnit, Role, User
 from models.scheme import Indicator
@@ -30,7 +30,7 @@ class RoundKind(enum.StrEnum):
     YEAR_END = "year_end"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(ROUND_TITLES[self])
 
 
@@ -47,7 +47,7 @@ class RoundStatus(enum.StrEnum):
     PUBLISHED = "published"  # every participant sees them
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(ROUND_STATUS_TITLES[self])
 
 
@@ -58,7 +58,7 @@ ROUND_STATUS_TITLES = {
 }
 
 
-class EvaluationRound(db.Model):
+class EvaluationRound(Model):
     __tablename__ = "evaluation_round"
     __table_args__ = (UniqueConstraint("scheme_year_id", "kind"),)
 
@@ -89,7 +89,9 @@ class EvaluationRound(db.Model):
     def can_score(self, user: User, department: OrgUnit) -> bool:
         """A department's users score its indicators while the round is open."""
         return (
-            self.status == RoundStatus.OPEN and user.has_role(Role.DEPARTMENT) and user.org_id == department.id
+            self.status == RoundStatus.OPEN
+            and user.has_role(Role.DEPARTMENT)
+            and user.org_id == department.id
         )
 
     @classmethod
@@ -102,13 +104,13 @@ class SubmissionStatus(enum.StrEnum):
     RETURNED = "returned"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(
             {SubmissionStatus.SUBMITTED: _l("Submitted"), SubmissionStatus.RETURNED: _l("Returned")}[self]
         )
 
 
-class Submission(db.Model):
+class Submission(Model):
     """A city's self-report or a department's score sheet in a round (who, when, late, returned)."""
 
     __tablename__ = "submission"
@@ -128,7 +130,7 @@ class Submission(db.Model):
     org: Mapped[OrgUnit] = relationship()
 
 
-class SelfReportItem(db.Model):
+class SelfReportItem(Model):
     """A city's completion of one indicator in a round (自评)."""
 
     __tablename__ = "self_report_item"
@@ -143,7 +145,7 @@ class SelfReportItem(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Score(db.Model):
+class Score(Model):
     """A department's score for one city on one indicator in a round; never above the weight."""
 
     __tablename__ = "score"
@@ -173,7 +175,7 @@ class VerificationResult(enum.StrEnum):
     FRAUD = "fraud"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(VERIFICATION_TITLES[self])
 
 
@@ -184,7 +186,7 @@ VERIFICATION_TITLES = {
 }
 
 
-class Verification(db.Model):
+class Verification(Model):
     """Year-end on-site verification (实地察访核验) of one city's indicator; fraud zeroes it for the year."""
 
     __tablename__ = "verification"
@@ -200,7 +202,7 @@ class Verification(db.Model):
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AnnualResult(db.Model):
+class AnnualResult(Model):
     """A year's approved annual results with the commendation proposal; published once approved."""
 
     __tablename__ = "annual_result"
@@ -221,7 +223,7 @@ class AnnualResult(db.Model):
         return self.published_at is not None or user.is_insider()
 
 
-class CityFeedback(db.Model):
+class CityFeedback(Model):
     """The office's rectification advice (整改意见) to a city for a round, or for the year (round None)."""
 
     __tablename__ = "city_feedback"
@@ -236,7 +238,7 @@ class CityFeedback(db.Model):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Evidence(db.Model):
+class Evidence(Model):
     """A file backing a city's self-report or a department's verification of one indicator.
 
     The bytes live outside the web root (instance/evidence/, named by their SHA-256) and are served
@@ -264,7 +266,7 @@ class Evidence(db.Model):
     city: Mapped[OrgUnit] = relationship(foreign_keys=[city_id])
     org: Mapped[OrgUnit] = relationship(foreign_keys=[org_id])
 
-    def can_view(self, user) -> bool:
+    def can_view(self, user: User) -> bool:
         """The uploading organisation, the indicator's departments, and the office, leadership and admins."""
         if user.has_any_role(OVERSIGHT_ROLES):
             return True

@@ -10,7 +10,6 @@ from decimal import Decimal
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
-    Index,
     Integer,
     Numeric,
     String,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.db import JSONText, UTCDateTime, db, enum_column, utcnow
+from models.db import JSONText, Model, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
 from models.org import OrgUnit, User
 from models.scheme import KeyPoint, SchemeYear
@@ -37,7 +36,7 @@ class Phase(enum.StrEnum):
     FEEDBACK = "feedback"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(PHASE_TITLES[self])
 
 
@@ -51,7 +50,7 @@ PHASE_TITLES = {
 }
 
 
-class YearPhase(db.Model):
+class YearPhase(Model):
     """When a phase of a year opens (its timer) and its deadline."""
 
     __tablename__ = "year_phase"
@@ -67,7 +66,7 @@ class YearPhase(db.Model):
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class DeclarationCall(db.Model):
+class DeclarationCall(Model):
     """The declaration standard the office publishes for a year (申报标准)."""
 
     __tablename__ = "declaration_call"
@@ -93,7 +92,7 @@ class DeclarationStatus(enum.StrEnum):
     ACCEPTED = "accepted"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(DECLARATION_STATUS_TITLES[self])
 
 
@@ -104,7 +103,7 @@ DECLARATION_STATUS_TITLES = {
 }
 
 
-class Declaration(db.Model):
+class Declaration(Model):
     """One department's declaration for a year; resubmissions replace its indicators."""
 
     __tablename__ = "declaration"
@@ -133,7 +132,7 @@ class Declaration(db.Model):
         )
 
 
-class DeclaredIndicator(db.Model):
+class DeclaredIndicator(Model):
     __tablename__ = "declared_indicator"
     __table_args__ = (CheckConstraint("proposed_weight > 0", name="weight_positive"),)
 
@@ -170,7 +169,7 @@ class CommentSource(enum.StrEnum):
     CITY = "city"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(COMMENT_SOURCE_TITLES[self])
 
 
@@ -188,7 +187,7 @@ class Handling(enum.StrEnum):
     NOT_ADOPTED = "not_adopted"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(HANDLING_TITLES[self])
 
 
@@ -200,7 +199,7 @@ HANDLING_TITLES = {
 }
 
 
-class SystemComment(db.Model):
+class SystemComment(Model):
     """A comment on the draft system (per indicator, or general), and how the office handled it."""
 
     __tablename__ = "system_comment"
@@ -224,7 +223,7 @@ class SystemComment(db.Model):
     author_org: Mapped[OrgUnit] = relationship()
 
 
-class SystemRevision(db.Model):
+class SystemRevision(Model):
     """An approved version of a year's system: revision 1 is the first approval; every later one is kept."""
 
     __tablename__ = "system_revision"
@@ -247,39 +246,6 @@ class SystemRevision(db.Model):
         )
 
 
-class Notification(db.Model):
-    """A message to one user: a task arrived or was returned, a deadline nears, results were published.
-
-    With `params` set, `text` is an English msgid rendered in the reader's language when shown;
-    without, `text` is shown as stored. `key` makes a notification once-only per user (e.g. one
-    deadline warning per task), held by a unique constraint so concurrent workers cannot double it.
-    """
-
-    __tablename__ = "notification"
-    __table_args__ = (
-        Index("ix_notification_user_id_read_at", "user_id", "read_at"),
-        UniqueConstraint("key", "user_id"),  # key first: the deadline check looks keys up
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    text: Mapped[str] = mapped_column(Text)
-    params: Mapped[dict | None] = mapped_column(JSONText)
-    key: Mapped[str | None] = mapped_column(String(120))
-    link: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    def can_view(self, user: User) -> bool:
-        """Only the addressee sees or marks a notification."""
-        return user.is_authenticated and self.user_id == user.id
-
-    @property
-    def unread(self) -> bool:
-        return self.read_at is None
-
-
 __all__ = [
     "CommentSource",
     "Declaration",
@@ -287,7 +253,6 @@ __all__ = [
     "DeclarationStatus",
     "DeclaredIndicator",
     "Handling",
-    "Notification",
     "Phase",
     "SchemeYear",
     "SystemComment",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models.db import UTCDateTime, db, enum_column, utcnow
+from models.db import Model, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
 
 
@@ -25,7 +26,7 @@ class OrgKind(enum.StrEnum):
     SYSTEM = "system"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(ORG_KIND_TITLES[self])
 
 
@@ -53,7 +54,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(ROLE_TITLES[self])
 
 
@@ -75,7 +76,7 @@ OVERSIGHT_ROLES = frozenset({Role.LEADERSHIP, Role.OFFICE, Role.ADMIN})
 PROCESS_MANAGERS = (Role.OFFICE, Role.ADMIN)
 
 
-class OrgUnit(db.Model):
+class OrgUnit(Model):
     __tablename__ = "org_unit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,7 +116,7 @@ class OrgUnit(db.Model):
         return db.session.scalar(select(cls).where(cls.code == code))
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_role"
     __table_args__ = (UniqueConstraint("user_id", "role"),)
 
@@ -124,7 +125,7 @@ class UserRole(db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "role", 32))
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,7 +173,7 @@ class User(db.Model):
     def has_role(self, role: Role) -> bool:
         return role in self.roles
 
-    def has_any_role(self, roles) -> bool:
+    def has_any_role(self, roles: Collection[Role]) -> bool:
         return any(r in roles for r in self.roles)
 
     def can_manage_processes(self) -> bool:
@@ -183,7 +184,7 @@ class User(db.Model):
         """The office, the leadership and admins: they see approved results before publication."""
         return self.has_any_role(OVERSIGHT_ROLES)
 
-    def set_roles(self, roles) -> None:
+    def set_roles(self, roles: Iterable[Role | str]) -> None:
         wanted = list(dict.fromkeys(Role(r) for r in roles))
         self.role_rows = [row for row in self.role_rows if row.role in wanted]
         have = {row.role for row in self.role_rows}
@@ -206,7 +207,7 @@ class User(db.Model):
         return db.session.scalar(select(cls).where(cls.session_token == token))
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """One password check; failures within a window slow the account and the address down."""
 
     __tablename__ = "login_attempt"
@@ -216,3 +217,18 @@ class LoginAttempt(db.Model):
     address: Mapped[str] = mapped_column(String(64), index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ApiToken(Model):
+    """A bearer token for the task API; only its hash is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from models.db import db, enum_column
+from models.db import Model, db, enum_column
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, Role, User
 
@@ -40,7 +40,7 @@ class YearStatus(enum.StrEnum):
         return self in (YearStatus.DRAFT, YearStatus.REVISING)
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(YEAR_STATUS_TITLES[self])
 
 
@@ -52,7 +52,7 @@ YEAR_STATUS_TITLES = {
 }
 
 
-class Scheme(db.Model):
+class Scheme(Model):
     """A standing evaluation arrangement, e.g. the province evaluating its cities."""
 
     __tablename__ = "scheme"
@@ -71,7 +71,7 @@ class Scheme(db.Model):
         return db.session.scalar(select(cls).where(cls.code == code))
 
 
-class SchemeYear(db.Model):
+class SchemeYear(Model):
     """One scheme's year: its rules and its indicator system."""
 
     __tablename__ = "scheme_year"
@@ -129,7 +129,7 @@ class SchemeYear(db.Model):
         )
 
 
-class Dimension(db.Model):
+class Dimension(Model):
     """考评维度."""
 
     __tablename__ = "dimension"
@@ -150,7 +150,7 @@ class Dimension(db.Model):
     )
 
 
-class Level(db.Model):
+class Level(Model):
     """考评层面; numbered through the whole year, as the plan does ((一)…(十四))."""
 
     __tablename__ = "level"
@@ -173,7 +173,7 @@ class Level(db.Model):
     )
 
 
-class KeyPoint(db.Model):
+class KeyPoint(Model):
     """考评要点; numbered 1…N through the whole year."""
 
     __tablename__ = "key_point"
@@ -192,7 +192,7 @@ class KeyPoint(db.Model):
     )
 
 
-class IndicatorCoOwner(db.Model):
+class IndicatorCoOwner(Model):
     __tablename__ = "indicator_co_owner"
     __table_args__ = (UniqueConstraint("indicator_id", "org_id"),)
 
@@ -203,7 +203,7 @@ class IndicatorCoOwner(db.Model):
     org: Mapped[OrgUnit] = relationship()
 
 
-class Indicator(db.Model):
+class Indicator(Model):
     """考评指标: a weighted item with one lead owner department."""
 
     __tablename__ = "indicator"

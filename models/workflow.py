@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -20,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
-from models.db import JSONText, UTCDateTime, db, enum_column, utcnow
+from models.db import JSONText, Model, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
 from models.org import OrgUnit, Role, User
 
@@ -33,7 +34,7 @@ class InstanceStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # its call activity was interrupted (a boundary event); its tasks withdrawn
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(INSTANCE_STATUS_TITLES[self])
 
 
@@ -54,7 +55,7 @@ class TaskStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # withdrawn by the process (e.g. a boundary event ended it)
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
         return str(TASK_STATUS_TITLES[self])
 
 
@@ -65,7 +66,7 @@ TASK_STATUS_TITLES = {
 }
 
 
-class ProcessDefinition(db.Model):
+class ProcessDefinition(Model):
     """One deployed version of one BPMN process; immutable once deployed."""
 
     __tablename__ = "process_definition"
@@ -85,7 +86,7 @@ class ProcessDefinition(db.Model):
     deployed_by: Mapped[User | None] = relationship()
 
 
-class ProcessInstance(db.Model):
+class ProcessInstance(Model):
     """One run of one deployed definition. A call activity's process runs as a child instance,
     linked to the parent's waiting task, so a year is a tree: annual → phases → per-department …"""
 
@@ -140,7 +141,7 @@ def instance_tree_ids(root_id: int) -> list[int]:
     return found
 
 
-def year_tasks(scheme_year_id: int):
+def year_tasks(scheme_year_id: int) -> Select[tuple[InboxTask]]:
     """A SELECT of the inbox rows of every instance of a scheme year (the annual tree, revisions)."""
     return (
         select(InboxTask)
@@ -152,14 +153,14 @@ def year_tasks(scheme_year_id: int):
 def instance_line_ids(instance: ProcessInstance) -> list[int]:
     """The instance and those above it, up to the one nothing called."""
     found = [instance.id]
-    current = instance
-    while current.parent_instance_id is not None:
+    current: ProcessInstance | None = instance
+    while current is not None and current.parent_instance_id is not None:
         found.append(current.parent_instance_id)
         current = current.parent
     return found
 
 
-class InboxTask(db.Model):
+class InboxTask(Model):
     """A user task that is or was READY: the inbox reads only this table, never a workflow."""
 
     __tablename__ = "inbox_task"
@@ -250,7 +251,7 @@ class InboxTask(db.Model):
         return self.claimed_by_id is not None and self.claimed_by_id != user.id
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only record of what happened to instances and tasks, and who did it."""
 
     __tablename__ = "audit_event"
@@ -268,21 +269,6 @@ class AuditEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class ApiToken(db.Model):
-    """A bearer token for the task API; only its hash is stored."""
-
-    __tablename__ = "api_token"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    user: Mapped[User] = relationship()
-
-
 INBOX_SORTS = ("due", "created", "title", "org", "completed")
 
 
@@ -294,7 +280,7 @@ def inbox_query(
     process_id: str | None = None,
     phase: str | None = None,
     sort: str | None = None,
-):
+) -> Select[tuple[InboxTask]]:
     """The user's inbox as one SELECT over inbox_task (and its instance), never a workflow.
 
     open: tasks for the user's roles in their org (or org-less ones), plus those they claimed;

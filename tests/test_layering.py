@@ -33,3 +33,18 @@ def test_models_never_read_request_globals():
     for path in (ROOT / "models").rglob("*.py"):
         for module in imported_modules(path):
             assert module not in {"flask", "flask_login"}, f"{path.name} imports {module}"
+
+
+def test_only_the_request_lifecycle_and_the_commands_end_a_transaction():
+    """The domain, the workflow layer and the blueprints flush; a request's one commit is the
+    lifecycle's (webapp/lifecycle.py), a command's its own (cli, worker, simulation, benchmarks)."""
+    ending = ("session.commit(", "session.rollback(")
+    blueprints = [p for p in (ROOT / "webapp").iterdir() if p.is_dir() and (p / "views.py").exists()]
+    checked = [ROOT / "webapp" / "domain", ROOT / "workflows", *blueprints]
+    offenders = sorted(
+        str(path.relative_to(ROOT))
+        for folder in checked
+        for path in folder.rglob("*.py")
+        if any(call in path.read_text(encoding="utf-8") for call in ending)
+    )
+    assert len(blueprints) >= 10 and offenders == []

@@ -76,11 +76,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(bp)
 
-    # The phases' forms and the handlers of the messages processes throw register themselves.
-    import webapp.domain.process.notifications  # noqa: F401
-    import webapp.domain.rounds.evaluation  # noqa: F401
-    import webapp.domain.system.formation  # noqa: F401
     from webapp.cli import register_commands
+    from webapp.domain.register import register_all
+
+    register_all()
 
     register_commands(app)
     return app

@@ -74,10 +74,12 @@ def users_list(as_json: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 def indicators_export(year: int, scheme: str | None, fmt: str) -> None:
     """Print a year's indicator tree."""
+    code = scheme or current_app.config["DEFAULT_SCHEME"]
     try:
-        scheme_year = indicator_service.find_scheme_year(scheme or current_app.config["DEFAULT_SCHEME"], year)
+        scheme_year = indicator_service.find_scheme_year(code, year)
     except errors.NotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+        # the CLI speaks to operators in English, whatever the pages' language
+        raise click.ClickException(f"no indicator system for scheme {code!r} and year {year}") from exc
     json.dump(indicator_service.export_tree(scheme_year), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 

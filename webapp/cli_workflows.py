@@ -12,7 +12,7 @@ from sqlalchemy import select
 from models.db import db, utcnow
 from models.org import User
 from models.workflow import ProcessDefinition
-from webapp.domain.process import notifications as notification_service
+from webapp.domain import notifications as notification_service
 from webapp.domain.process import tasks as task_service
 from workflows import BPMN_DIR, engine, forms
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,14 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
         else:
             values[name] = raw
     return values
+
+
+def holidays(config: Mapping[str, Any]) -> frozenset[date]:
+    """HOLIDAYS as dates: a list, or ISO dates separated by commas (JIXIAO_HOLIDAYS)."""
+    configured = config.get("HOLIDAYS") or []
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    return frozenset(date.fromisoformat(str(d).strip()) for d in configured if str(d).strip())
 
 
 def finalize(config: dict[str, Any]) -> None:

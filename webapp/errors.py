@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from models.i18n import lazy_gettext as _l
+from webapp.domain.errors import DomainError
 
 MESSAGES = {
     400: _l("The request could not be understood."),
@@ -32,6 +33,14 @@ def init_app(app: Flask) -> None:
             400,
             _l("The form has expired or did not come from this site. Please reload the page and try again."),
         )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        # refusals raised outside a view's lifecycle (a template helper, a before-request hook)
+        if request.path.startswith("/api/"):
+            body = {"error": {"code": error.code, "message": error.message, "fields": error.fields}}
+            return jsonify(body), error.status
+        return render_error(error.status, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app, has_app_context
+from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from models.db import db
+from models.i18n import gettext
 
 log = logging.getLogger(__name__)
 OUTBOX = "jixiao_outbox"
@@ -40,6 +43,19 @@ def queue(to: str, subject: str, body: str) -> bool:
         return False
     db.session.info.setdefault(OUTBOX, []).append(Mail(to, subject, body))
     return True
+
+
+def queue_copy(recipients: list[str], text: Callable[[], str], link: str | None) -> list[bool]:
+    """An e-mail copy of a notification for each address, in the site's default language, with the
+    link made absolute by MAIL_BASE_URL; whether each was queued."""
+    if not configured():
+        return [False] * len(recipients)
+    base = (current_app.config.get("MAIL_BASE_URL") or "").rstrip("/")
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        message = text()
+        subject = gettext("[Jixiao] %(text)s", text=message)[:200]
+    body = "\n\n".join(part for part in (message, base + link if link else "") if part)
+    return [queue(to, subject, body) for to in recipients]
 
 
 def _message(mail: Mail, sender: str) -> EmailMessage:

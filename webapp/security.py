@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, session
+from flask import Flask, current_app, g, session
 from flask_login import LoginManager, current_user
 
 from models.i18n import lazy_gettext as _l
 from models.org import Role, User
+from webapp.domain.accounts import operations as accounts
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -52,3 +53,13 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+def throttle_policy() -> accounts.ThrottlePolicy:
+    """The login slow-down's settings, for the sign-in page and the token endpoint alike."""
+    cfg = current_app.config
+    return accounts.ThrottlePolicy(
+        max_failures=cfg["LOGIN_MAX_FAILURES"],
+        window_seconds=cfg["LOGIN_FAILURE_WINDOW"],
+        base_delay_seconds=cfg["LOGIN_BASE_DELAY"],
+    )

@@ -25,7 +25,7 @@ from webapp.domain import errors
 from webapp.domain.process import cycle as cycle_service
 from webapp.domain.process import tasks as task_service
 from webapp.domain.results import queries as results
-from webapp.domain.system import formation as formation_service
+from webapp.domain.system import operations as system_operations
 from workflows import BPMN_DIR, engine, forms
 from workflows.forms.values import raw_values
 
@@ -97,7 +97,7 @@ def synthetic_data(run: Run, task: InboxTask, user: User) -> dict[str, Any]:
             return {"decision": "return", "comment": "请补充分解到各市的目标值。"}
         return {"decision": "approve"}
     elif key == "formation.draft":
-        formation_service.compose_from_declarations(db.session.get(SchemeYear, year_id), user)
+        system_operations.compose_from_declarations(db.session.get(SchemeYear, year_id), user)
         deadline = (run.clock + timedelta(days=10)).astimezone(cycle_service.LOCAL).date()
         experts = [c.value for c in task_service.build_form(task, user).experts.choices]
         return {"experts": experts[:2], "solicitation_deadline": deadline.isoformat(), "note": ""}

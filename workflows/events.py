@@ -1,6 +1,11 @@
-"""Domain handlers for messages a process throws and nothing in it catches (e.g. a deadline reminder).
+"""What happens in processes, for the domain to act on, without the process layer knowing who listens:
 
-BPMN decides when; the handler registered under the message name writes the tables (flush only).
+- messages a process throws and nothing in it catches (e.g. a deadline reminder): BPMN decides
+  when; the handler registered under the message name writes the tables (flush only);
+- happenings of the runtime's users (`TASKS_ARRIVED`: new inbox rows), published to every
+  subscriber.
+
+Handlers and subscribers are registered at start-up, in one place (`webapp.domain.register`).
 """
 
 from __future__ import annotations
@@ -35,3 +40,22 @@ def dispatch(events: list[tuple[ProcessInstance, str, dict[str, Any]]], now: dat
         else:
             handler(instance, payload, now)
     return unhandled
+
+
+# New inbox rows: publish(TASKS_ARRIVED, tasks=[InboxTask…], now=datetime, cause=InboxTask | None);
+# `cause` is the completed task whose step made them (a return, when it returned something).
+TASKS_ARRIVED = "tasks.arrived"
+Subscriber = Callable[..., object]  # what it returns is not read
+SUBSCRIBERS: dict[str, list[Subscriber]] = {}
+
+
+def subscribe(topic: str, subscriber: Subscriber) -> None:
+    """Call `subscriber(**payload)` whenever `topic` is published (registering twice is once)."""
+    listeners = SUBSCRIBERS.setdefault(topic, [])
+    if subscriber not in listeners:
+        listeners.append(subscriber)
+
+
+def publish(topic: str, **payload: Any) -> None:
+    for subscriber in SUBSCRIBERS.get(topic, []):
+        subscriber(**payload)

@@ -115,7 +115,9 @@ def _sync_refs(container: Element) -> None:
             _sync_refs(node)
 
 
-def _rank(kinds: dict[str, Element], host: dict[str, str], flows: list[tuple[str, str, str]]):
+def _rank(
+    kinds: dict[str, Element], host: dict[str, str], flows: list[tuple[str, str, str]]
+) -> tuple[dict[str, int], set[str]]:
     """Longest-path column of every node, and the back edges (found by DFS from the start events)."""
     succ: dict[str, list[tuple[str, str]]] = {n: [] for n in kinds if n not in host}
     for fid, s, t in flows:  # a boundary event's flows leave from its host's column

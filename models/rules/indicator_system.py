@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from models.i18n import lazy_gettext as _l
 
@@ -40,11 +41,11 @@ class SystemCheck:
     def ok(self) -> bool:
         return not self.problems
 
-    def add(self, subject: str, rule: str, message) -> None:
+    def add(self, subject: str, rule: str, message: object) -> None:
         self.problems.append(Problem(subject, rule, str(message)))
 
 
-def as_weight(value) -> Decimal | None:
+def as_weight(value: Any) -> Decimal | None:
     try:
         weight = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):

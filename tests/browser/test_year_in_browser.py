@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from models.db import db
-from models.formation import Notification
+from models.notification import Notification
 from models.org import OrgUnit, User
 from models.workflow import InboxTask, TaskStatus
 from tests.browser.conftest import PHONE_SCREEN, screenshot

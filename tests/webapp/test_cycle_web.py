@@ -211,16 +211,8 @@ def test_declaring_and_reviewing_through_the_task_pages(app, login):
         task = InboxTask.by_guid(declare)
         user = db.session.scalar(select(User).where(User.username == "fgw"))
         form_data = flatten(raw_values(task_service.build_form(task, user)))
-    assert (
-        fgw.post(f"/tasks/{declare}", data={"action": "draft", **form_data.to_dict(flat=False)}).status_code
-        == 302
-    )
-    assert (
-        fgw.post(
-            f"/tasks/{declare}", data={"action": "complete", **form_data.to_dict(flat=False)}
-        ).status_code
-        == 302
-    )
+    assert fgw.post(f"/tasks/{declare}", data={"action": "draft", **form_data}).status_code == 302
+    assert fgw.post(f"/tasks/{declare}", data={"action": "complete", **form_data}).status_code == 302
 
     review = open_task("review")
     page = office.get(f"/tasks/{review}").get_data(as_text=True)

@@ -77,14 +77,16 @@ def test_wrong_types_sizes_and_strangers_are_refused_and_nothing_is_kept(app, lo
     monkeypatch.setattr(evidence_service, "MAX_BYTES", 1024)
     guid = _self_report_task(app, "dalian")
     dalian = login("dalian")
-    for data, name in (
-        (b"MZ\x90\x00", "tool.exe"),
-        (b"not a pdf", "fake.pdf"),
-        (b"", "empty.pdf"),
-        (b"%PDF" + b"0" * 2048, "big.pdf"),
+    for data, name, message in (
+        (b"MZ\x90\x00", "tool.exe", "只能上传 PDF、图片（PNG、JPEG）和 Office 文档。"),
+        (b"not a pdf", "fake.pdf", "文件内容与其扩展名（.pdf）不符。"),
+        (b"", "empty.pdf", "文件为空。"),
+        (b"%PDF" + b"0" * 2048, "big.pdf", "文件超过"),
     ):
         response = _upload(dalian, guid, data, name)
         assert response.status_code == 422, name
+        page = response.get_data(as_text=True)
+        assert message in page and "&#39;file&#39;" not in page and "'file'" not in page, name
     assert _upload(dalian, guid, PDF, indicator="I999").status_code == 422
     assert _upload(login("shenyang"), guid, PDF).status_code == 403
     with app.app_context():

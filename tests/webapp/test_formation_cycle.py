@@ -16,18 +16,18 @@ from models.formation import (
     Declaration,
     DeclarationStatus,
     Handling,
-    Notification,
     Phase,
     SystemRevision,
 )
+from models.notification import Notification
 from models.org import User
 from models.scheme import Indicator, Scheme, SchemeYear, YearStatus
 from models.workflow import InboxTask, InstanceStatus, TaskStatus
 from webapp.domain import errors
 from webapp.domain.process import cycle as cycle_service
 from webapp.domain.process import tasks as task_service
-from webapp.domain.system import formation as formation_service
-from webapp.domain.system import queries as indicator_service
+from webapp.domain.system import operations as system_operations
+from webapp.domain.system import queries as system_queries
 from workflows import BPMN_DIR, engine, forms
 from workflows.forms.values import raw_values
 
@@ -160,7 +160,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     assert [t.org.code for t in cycle.open_tasks("declare")] == ["tjj"]
     reminders = db.session.scalars(select(Notification).where(Notification.kind == "reminder")).all()
     assert {db.session.get(User, n.user_id).org.code for n in reminders} == {"tjj"}
-    overview = {r["department"].code: r for r in formation_service.declaration_overview(year, cycle.now())}
+    overview = {r["department"].code: r for r in system_queries.declaration_overview(year, cycle.now())}
     assert overview["tjj"]["overdue"] and not overview["fgw"]["late"]
     cycle.complete(cycle.open_tasks("declare")[0], cycle.prefilled(cycle.open_tasks("declare")[0]))
 
@@ -205,10 +205,10 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
         cycle.complete(draft, submission)
     assert any("1005" in m for m in refused.value.fields[""])
     db.session.rollback()
-    composed = formation_service.compose_from_declarations(year, office)
+    composed = system_operations.compose_from_declarations(year, office)
     db.session.commit()
     assert composed == 117
-    tree = indicator_service.export_tree(year)
+    tree = system_queries.export_tree(year)
     assert tree["total_weight"] == 1000
     cycle.complete(draft, submission)
 
@@ -260,7 +260,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     )
     assert withdrawn == 45 + 13
 
-    comments = formation_service.year_comments(year.id)
+    comments = system_queries.year_comments(year.id)
     assert len(comments) == 4
     [handle] = cycle.open_tasks("handle_comments")
     data = cycle.prefilled(handle)
@@ -272,7 +272,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     db.session.rollback()
     data["rows"][-1]["reason"] = "目标依据省政府工作报告确定。"
     cycle.complete(handle, data)
-    handled = {c.handling for c in formation_service.year_comments(year.id)}
+    handled = {c.handling for c in system_queries.year_comments(year.id)}
     assert handled == {Handling.ADOPTED, Handling.NOT_ADOPTED}
 
     # The leadership returns it once, then approves: frozen, published, revision 1 kept.
@@ -294,7 +294,7 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     )
     assert published == db.session.scalar(select(func.count()).select_from(User))
     with pytest.raises(errors.Forbidden):
-        formation_service.compose_from_declarations(year, office)
+        system_operations.compose_from_declarations(year, office)
     db.session.rollback()
 
     # The annual process now waits for the half-year round.
@@ -304,14 +304,14 @@ def test_declaration_and_formation_from_start_to_frozen_system_and_a_revision(cy
     assert annual.due_at == at(2012, 6, 14, 16)
 
     # A formal revision: edited while revising, approved again, both revisions kept.
-    cycle.with_clock(formation_service.start_revision, year, office)
+    cycle.with_clock(cycle_service.start_revision, year, office)
     assert year.status == YearStatus.REVISING
     i1, i2 = (
         db.session.scalar(select(Indicator).where(Indicator.scheme_year_id == year.id, Indicator.code == c))
         for c in ("I001", "I002")
     )
     for ind, delta in ((i1, 1), (i2, -1)):
-        formation_service.update_indicator(
+        system_operations.update_indicator(
             year,
             office,
             ind.code,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.db import db
-from models.formation import Notification
+from models.notification import Notification
 from models.org import User
 from models.workflow import AuditEvent, InboxTask, InstanceStatus, ProcessInstance, TaskStatus
 from tests.webapp.test_cycle_web import standard_form

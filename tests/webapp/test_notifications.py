@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 
 from models.db import db, utcnow
 from models.evaluation import EvaluationRound, RoundKind, RoundStatus
-from models.formation import Notification
+from models.notification import Notification
 from models.org import OrgKind, Role, User
 from models.scheme import Scheme, SchemeYear
 from models.workflow import AuditEvent, InboxTask, TaskStatus
 from tests.conftest import csrf_token_from
 from webapp import mail
 from webapp.domain import errors
-from webapp.domain.process import notifications as notification_service
+from webapp.domain import notifications as notification_service
 from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
 from workflows.forms import TaskContext

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from models.i18n import gettext as _
-from webapp.domain.results import reports
-from webapp.domain.results.reports import (
+from webapp.domain.results import document, reports
+from webapp.domain.results.document import (
     CityAnnualReport,
     CityRoundReport,
     DimensionLine,
@@ -130,10 +130,10 @@ def test_indicators_are_sorted_by_points_lost_and_fraud_is_marked(zh):
 
 
 def test_amounts_are_shown_rounded_half_up():
-    assert reports.shown(D("2.005")) == "2.01"
-    assert reports.shown(D("2.004")) == "2.00"
-    assert reports.shown(D("40")) == "40.00"
-    assert reports.shown(7) == "7"
+    assert document.shown(D("2.005")) == "2.01"
+    assert document.shown(D("2.004")) == "2.00"
+    assert document.shown(D("40")) == "40.00"
+    assert document.shown(7) == "7"
 
 
 def test_pdf_embeds_a_truetype_font_and_no_glyphless_cid_font(zh):

@@ -16,7 +16,7 @@ from webapp.domain import errors
 from webapp.domain.process import monitor as monitor_service
 from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
-from workflows.engine import specs
+from workflows.engine import specs, stats
 
 
 def children(instance: ProcessInstance) -> list[ProcessInstance]:
@@ -96,6 +96,23 @@ def test_the_child_completing_hands_its_declared_outputs_up_and_runs_the_parent(
     complete(confirm.task_guid, user("office"))
     db.session.refresh(instance)
     assert instance.status == InstanceStatus.COMPLETED
+
+
+def test_a_child_that_completes_as_it_starts_hands_up_in_memory(deploy, user):
+    """A called process with nothing to wait for finishes inside its parent's run: the parent takes
+    its outputs from memory and is never locked or loaded again from the database for it."""
+    deploy("instant")
+    deploy("instant_caller")
+    stats.reset()
+    instance = task_service.start_process(
+        "instant_caller", user("office"), business_key="instant", data={"topic": "budget"}
+    )
+    db.session.commit()
+    assert stats.current().loads == 0, "nothing was read back from the database"
+    [child] = children(instance)
+    assert child.status == InstanceStatus.COMPLETED and child.ended_at is not None
+    confirm = open_in(instance)["confirm"]
+    assert engine.task_data(instance, confirm.task_guid)["result"] == "budget stamped"
 
 
 def test_an_interrupting_boundary_event_cancels_the_child_and_its_children(supervised, user, clock):

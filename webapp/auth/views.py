@@ -5,22 +5,14 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from models.db import db
 from models.i18n import lazy_gettext as _l
 from models.org import Role
 from webapp.auth import bp
 from webapp.auth.forms import LoginForm, PasswordForm
 from webapp.domain import errors
 from webapp.domain.accounts import operations as accounts
-
-
-def throttle_policy() -> accounts.ThrottlePolicy:
-    cfg = current_app.config
-    return accounts.ThrottlePolicy(
-        max_failures=cfg["LOGIN_MAX_FAILURES"],
-        window_seconds=cfg["LOGIN_FAILURE_WINDOW"],
-        base_delay_seconds=cfg["LOGIN_BASE_DELAY"],
-    )
+from webapp.lifecycle import page
+from webapp.security import throttle_policy
 
 
 def safe_next(target: str | None) -> str:
@@ -33,6 +25,7 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@page
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
@@ -53,7 +46,6 @@ def login():
             )
             response = render_template("auth/login.html", form=form)
             return response, 429, {"Retry-After": str(exc.retry_after)}
-        db.session.commit()
         if user is not None:
             session.clear()
             login_user(user)
@@ -66,6 +58,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
+@page
 def logout():
     logout_user()
     session.clear()
@@ -75,6 +68,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@page
 def change_password():
     form = PasswordForm()
     status = 200
@@ -88,7 +82,6 @@ def change_password():
                 getattr(form, name).errors.extend(messages)
             status = 400
         else:
-            db.session.commit()
             login_user(
                 current_user._get_current_object()
             )  # the session token rotated; keep this session signed in
@@ -100,6 +93,7 @@ def change_password():
 
 
 @bp.route("/lang/<code>")
+@page
 def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
@@ -109,6 +103,7 @@ def set_language(code: str):
 
 @bp.route("/role/<code>", methods=["POST"])
 @login_required
+@page
 def set_role(code: str):
     try:
         role = Role(code)

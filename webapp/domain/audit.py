@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from models.db import db, utcnow
@@ -16,7 +17,7 @@ def record(
     instance_id: int | None = None,
     task_guid: str | None = None,
     detail: dict[str, Any] | None = None,
-    at=None,
+    at: datetime | None = None,
 ) -> AuditEvent:
     event = AuditEvent(
         action=action,

@@ -45,6 +45,11 @@ class Invalid(DomainError):
 
     status, code = 422, "invalid"
 
+    @classmethod
+    def on(cls, field: str, message: Any) -> Invalid:
+        """One field's problem: the message is the refusal's and the field's."""
+        return cls(str(message), fields={field: [str(message)]})
+
 
 class BadRequest(DomainError):
     """A request that cannot be understood (an unknown filter, a missing choice)."""
@@ -74,6 +79,12 @@ class WorkbookInvalid(Invalid):
         self.rows = rows
         # the import's callers and its tests read the problems as `errors`
         self.errors = rows
+
+
+def reject(problems: dict[str, list[str]]) -> None:
+    """Raise Invalid naming each field and its problems, unless there are none (a verb's validation)."""
+    if problems:
+        raise Invalid(str(_l("Some fields need attention.")), fields=problems)
 
 
 def forbid_unless(allowed: bool, message: Any = MANAGERS_ONLY) -> None:

@@ -16,10 +16,11 @@ from models.db import utcnow
 from models.formation import Phase
 from models.i18n import gettext
 from models.org import Role
+from webapp.domain.localtime import LOCAL
 from webapp.domain.process import help as help_service
-from webapp.domain.process.cycle import LOCAL
 from webapp.help import bp
 from webapp.i18n import select_locale
+from webapp.lifecycle import page
 
 
 def _page_context() -> dict:
@@ -53,6 +54,7 @@ def _page_context() -> dict:
 
 
 @bp.route("/")
+@page
 def index():
     """The guide of the role the user works in; the list of guides for everyone else."""
     role = help_service.guide_role(g.get("active_role"))
@@ -62,6 +64,7 @@ def index():
 
 
 @bp.route("/<role>")
+@page
 def guide(role: str):
     try:
         chosen = Role(role)

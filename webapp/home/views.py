@@ -7,6 +7,7 @@ from models.i18n import lazy_gettext as _l
 from models.org import Role
 from webapp.domain.results import dashboards as dashboard_service
 from webapp.home import bp
+from webapp.lifecycle import page
 from workflows import engine
 
 # Roles whose home page opens with the current year on one screen.
@@ -102,6 +103,7 @@ def cards_for(role: Role | None, org_code: str) -> list[dict]:
 
 @bp.route("/")
 @login_required
+@page
 def index():
     role = g.active_role
     cards = cards_for(role, current_user.org.code)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from models.db import db, utcnow
-from webapp.domain import errors
-from webapp.domain.process import notifications as notification_service
-from webapp.errors import render_error
+from models.db import utcnow
+from webapp.domain import notifications as notification_service
+from webapp.lifecycle import page
 from webapp.notifications import bp
 
 
@@ -44,6 +43,7 @@ def notification_kind(kind: str) -> str:
 
 @bp.route("/")
 @login_required
+@page
 def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pagination = notification_service.list_page(current_user, page)
@@ -52,13 +52,10 @@ def index():
 
 @bp.route("/<int:notification_id>/read", methods=["POST"])
 @login_required
+@page
 def read(notification_id: int):
     """Mark one read; with `open`, go on to what it is about."""
-    try:
-        notification = notification_service.mark_read(notification_id, current_user, utcnow())
-    except errors.DomainError as exc:
-        return render_error(exc.status, exc.message)
-    db.session.commit()
+    notification = notification_service.mark_read(notification_id, current_user, utcnow())
     target = _safe_link(notification.link) if request.form.get("open") else None
     if target:
         return redirect(target)
@@ -68,7 +65,7 @@ def read(notification_id: int):
 
 @bp.route("/read-all", methods=["POST"])
 @login_required
+@page
 def read_all():
     notification_service.mark_all_read(current_user, utcnow())
-    db.session.commit()
     return redirect(url_for("notifications.index"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import abort, current_app, make_response, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from models.db import utcnow
@@ -12,22 +12,16 @@ from models.evaluation import RoundKind
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, Role
 from models.scheme import SchemeYear
+from webapp import lifecycle
 from webapp.domain import errors
 from webapp.domain.results import dashboards as dashboard_service
 from webapp.domain.results import feedback, reports
 from webapp.domain.results import queries as results
 from webapp.domain.system import queries as indicator_service
-from webapp.errors import render_error
+from webapp.lifecycle import page
 from webapp.results import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _year(year: int) -> SchemeYear:
-    try:
-        return indicator_service.find_scheme_year(current_app.config["DEFAULT_SCHEME"], year)
-    except errors.NotFound:
-        abort(404)
 
 
 def _city(code: str) -> OrgUnit:
@@ -46,6 +40,7 @@ def _download(data: bytes, name: str, kind: str):
 
 @bp.route("/")
 @login_required
+@page
 def index():
     years = indicator_service.list_years(current_app.config["DEFAULT_SCHEME"])
     if not years:
@@ -55,8 +50,9 @@ def index():
 
 @bp.route("/<int:year>")
 @login_required
+@page
 def year(year: int):
-    scheme_year = _year(year)
+    scheme_year = lifecycle.scheme_year(year)
     rounds = {
         k: r for k, r in feedback.rounds_of(scheme_year).items() if feedback.round_visible(r, current_user)
     }
@@ -79,8 +75,9 @@ def year(year: int):
 
 @bp.route("/<int:year>/<kind>/city/<code>")
 @login_required
+@page
 def city(year: int, kind: str, code: str):
-    scheme_year = _year(year)
+    scheme_year = lifecycle.scheme_year(year)
     try:
         round_kind = RoundKind(kind)
     except ValueError:
@@ -97,8 +94,9 @@ def city(year: int, kind: str, code: str):
 
 @bp.route("/<int:year>/<kind>/city/<code>.<fmt>")
 @login_required
+@page
 def city_download(year: int, kind: str, code: str, fmt: str):
-    scheme_year = _year(year)
+    scheme_year = lifecycle.scheme_year(year)
     if fmt not in ("pdf", "xlsx"):
         abort(404)
     city_unit = _city(code)
@@ -121,8 +119,9 @@ def city_download(year: int, kind: str, code: str, fmt: str):
 
 @bp.route("/<int:year>/province.<fmt>")
 @login_required
+@page
 def province_download(year: int, fmt: str):
-    scheme_year = _year(year)
+    scheme_year = lifecycle.scheme_year(year)
     if fmt not in ("pdf", "xlsx") or not feedback.annual_visible(scheme_year.id, current_user):
         abort(404)
     report = feedback.province_report(scheme_year)
@@ -132,11 +131,12 @@ def province_download(year: int, fmt: str):
 
 @bp.route("/<int:year>/department")
 @login_required
+@page
 def department(year: int):
     """A department's indicators: every city's score in every visible round."""
     if not current_user.has_role(Role.DEPARTMENT):
         abort(403)
-    scheme_year = _year(year)
+    scheme_year = lifecycle.scheme_year(year)
     owned = [i for i in scheme_year.indicators() if i.owner_id == current_user.org_id]
     rounds = {
         k: r for k, r in feedback.rounds_of(scheme_year).items() if feedback.round_visible(r, current_user)
@@ -168,14 +168,15 @@ def _dashboard(scheme_year: SchemeYear) -> dashboard_service.Dashboard | None:
             view=view,
             year=scheme_year.year,
         )
-        abort(make_response(render_error(404, message)))
+        raise errors.NotFound(str(message)) from None
 
 
 @bp.route("/<int:year>/dashboards")
 @login_required
+@page
 def dashboards(year: int):
     """Charts of the year's results (ranking, dimensions, trend, key points), each with its table."""
-    scheme_year = _year(year)
+    scheme_year = lifecycle.scheme_year(year)
     board = _dashboard(scheme_year)
     return render_template(
         "results/dashboards.html",
@@ -188,8 +189,9 @@ def dashboards(year: int):
 
 @bp.route("/<int:year>/dashboards.xlsx")
 @login_required
+@page
 def dashboards_xlsx(year: int):
-    board = _dashboard(_year(year))
+    board = _dashboard(lifecycle.scheme_year(year))
     if board is None:
         abort(404)
     data = dashboard_service.dashboard_xlsx(board, utcnow())

@@ -5,15 +5,16 @@ from io import BytesIO
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from models.db import db
 from models.i18n import lazy_gettext as _l
 from webapp.domain import errors
 from webapp.domain.process import task_page
 from webapp.domain.process import tasks as task_service
 from webapp.domain.rounds import score_excel
 from webapp.errors import render_error
+from webapp.lifecycle import page
 from webapp.tasks import bp
 from workflows import forms
+from workflows.forms import grid
 
 ACTIONS = ("draft", "complete", "claim", "unclaim")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -32,7 +33,9 @@ def _page(task, form, status: int = 200, errors: dict | None = None):
             task=task,
             form=form,
             phase=task_page.phase_of(task),
-            grids=task_page.grid_layouts(task, form),
+            grids=grid.layouts(
+                form, task_page.indicator_infos(task.instance.scheme_year_id, grid.row_codes(form))
+            ),
             history=task_page.task_history(task),
             can_act=task.status.value == "open"
             and task.is_for(current_user)
@@ -47,40 +50,37 @@ def _page(task, form, status: int = 200, errors: dict | None = None):
     )
 
 
+def _invalid(exc: errors.DomainError, guid: str):
+    """A refused submission: the task page again, with every field's message (nothing was kept)."""
+    if not isinstance(exc, errors.Invalid):
+        return render_error(exc.status, exc.message)
+    task = task_service.get_task(guid, current_user)
+    form = task_service.build_form(task, current_user, request.form)
+    task_service.validate_form(task, current_user, form)
+    return _page(task, form, 422, exc.fields or {"": [exc.message]})
+
+
 @bp.route("/<guid>", methods=["GET", "POST"])
 @login_required
+@page(refused=_invalid)
 def show(guid: str):
-    try:
-        task = task_service.get_task(guid, current_user)
-        if request.method == "GET":
-            return _page(task, task_service.build_form(task, current_user))
-        action = request.form.get("action")
-        if action not in ACTIONS:
-            return render_error(400, _l("Unknown action."))
-        if action == "draft":
-            task_service.save_draft(guid, current_user, request.form)
-            db.session.commit()
-            flash(_l("Draft saved. Nothing has been submitted yet."), "success")
-            return redirect(url_for("tasks.show", guid=guid))
-        if action == "claim":
-            task_service.claim_task(guid, current_user)
-            db.session.commit()
-            return redirect(url_for("tasks.show", guid=guid))
-        if action == "unclaim":
-            task_service.unclaim_task(guid, current_user)
-            db.session.commit()
-            return redirect(url_for("tasks.show", guid=guid))
-        result = task_service.complete_task(guid, current_user, request.form)
-        db.session.commit()
-    except errors.Invalid as exc:
-        db.session.rollback()
-        task = task_service.get_task(guid, current_user)
-        form = task_service.build_form(task, current_user, request.form)
-        task_service.validate_form(task, current_user, form)
-        return _page(task, form, 422, exc.fields)
-    except errors.DomainError as exc:
-        db.session.rollback()
-        return render_error(exc.status, exc.message)
+    task = task_service.get_task(guid, current_user)
+    if request.method == "GET":
+        return _page(task, task_service.build_form(task, current_user))
+    action = request.form.get("action")
+    if action not in ACTIONS:
+        raise errors.BadRequest(str(_l("Unknown action.")))
+    if action == "draft":
+        task_service.save_draft(guid, current_user, request.form)
+        flash(_l("Draft saved. Nothing has been submitted yet."), "success")
+        return redirect(url_for("tasks.show", guid=guid))
+    if action == "claim":
+        task_service.claim_task(guid, current_user)
+        return redirect(url_for("tasks.show", guid=guid))
+    if action == "unclaim":
+        task_service.unclaim_task(guid, current_user)
+        return redirect(url_for("tasks.show", guid=guid))
+    result = task_service.complete_task(guid, current_user, request.form)
     if result.incident:
         flash(
             _l("Your submission was saved, but the process stopped on an error; the office has been told."),
@@ -95,37 +95,35 @@ def show(guid: str):
 
 @bp.route("/<guid>/template.xlsx")
 @login_required
+@page
 def score_template(guid: str):
     """The score grid as an Excel template to fill in offline."""
-    try:
-        task = score_excel.score_task(guid, current_user)
-        data = score_excel.score_template(task, current_user)
-    except errors.DomainError as exc:
-        return render_error(exc.status, exc.message)
+    task = score_excel.score_task(guid, current_user)
+    data = score_excel.score_template(task, current_user)
     return send_file(
         BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=score_excel.template_filename(task)
     )
 
 
+def _workbook_refused(exc: errors.DomainError, guid: str):
+    if isinstance(exc, errors.WorkbookInvalid):
+        task = task_service.get_task(guid, current_user)
+        return render_template("tasks/template_errors.html", task=task, errors=exc.rows), 422
+    return render_error(exc.status, exc.message)
+
+
 @bp.route("/<guid>/template", methods=["POST"])
 @login_required
+@page(refused=_workbook_refused)
 def upload_template(guid: str):
     """A filled template becomes the task's draft; the user reviews and submits it on the task page."""
-    try:
-        task = score_excel.score_task(guid, current_user)
-        upload = request.files.get("workbook")
-        if upload is None or not upload.filename:
-            return render_error(400, _l("Choose an .xlsx file to upload."))
-        data = upload.read(MAX_UPLOAD + 1)
-        if len(data) > MAX_UPLOAD:
-            return render_error(413, _l("The file is larger than 5 MB."))
-        score_excel.apply_template(task, current_user, data)
-    except errors.WorkbookInvalid as exc:
-        db.session.rollback()
-        return render_template("tasks/template_errors.html", task=task, errors=exc.errors), 422
-    except errors.DomainError as exc:
-        db.session.rollback()
-        return render_error(exc.status, exc.message)
-    db.session.commit()
+    task = score_excel.score_task(guid, current_user)
+    upload = request.files.get("workbook")
+    if upload is None or not upload.filename:
+        raise errors.BadRequest(str(_l("Choose an .xlsx file to upload.")))
+    data = upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise errors.TooLarge(str(_l("The file is larger than 5 MB.")))
+    score_excel.apply_template(task, current_user, data)
     flash(_l("The scores from the workbook are saved as your draft. Review them, then submit."), "success")
     return redirect(url_for("tasks.show", guid=guid))

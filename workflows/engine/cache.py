@@ -32,7 +32,7 @@ def digest(state: str) -> str:
 
 
 def _key(session: Session, instance_id: int) -> tuple[str, int]:
-    return str(session.get_bind().url), instance_id
+    return str(session.get_bind().engine.url), instance_id
 
 
 def take(session: Session, instance_id: int, state: str) -> tuple[BpmnWorkflow, specs.Compiled] | None:

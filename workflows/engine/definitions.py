@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lxml import etree
+from lxml.etree import _Element as Element
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from sqlalchemy import func, or_, select
@@ -49,7 +50,7 @@ class ParsedFile:
     called: set[str] = field(default_factory=set)
 
 
-def _owner_id(node) -> str:
+def _owner_id(node: Element | None) -> str:
     """The id of the nearest element with one (the flow node or flow an expression belongs to)."""
     while node is not None:
         if node.get("id"):
@@ -58,7 +59,7 @@ def _owner_id(node) -> str:
     return ""
 
 
-def _check(problems, node, text: str | None, kind: str) -> None:
+def _check(problems: list[tuple[str, str]], node: Element, text: str | None, kind: str) -> None:
     if text is None or not text.strip():
         return
     try:
@@ -143,14 +144,14 @@ def inspect_bpmn(xml: bytes, known_forms: set[str] | None = None) -> ParsedFile:
     )
 
 
-def _property(node, name: str) -> str | None:
+def _property(node: Element, name: str) -> str | None:
     for prop in node.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
         if prop.get("name") == name:
             return prop.get("value") or ""
     return None
 
 
-def _check_phase(problems, node, element_id: str) -> None:
+def _check_phase(problems: list[tuple[str, str]], node: Element, element_id: str) -> None:
     phase = _property(node, "phase")
     if phase is not None and phase not in PHASES:
         problems.append((element_id, f"phase must be one of {', '.join(sorted(PHASES))}, not {phase!r}"))

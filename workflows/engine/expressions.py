@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -73,7 +73,11 @@ _BINARY = {
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
 }
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+}
 _COMPARE = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
@@ -254,9 +258,9 @@ class _Evaluator:
                 return result
             case ast.Compare(left=left, ops=ops, comparators=comparators):
                 current = self.eval(left)
-                for op, comparator in zip(ops, comparators, strict=True):
+                for comparison, comparator in zip(ops, comparators, strict=True):
                     right = self.eval(comparator)
-                    if not _COMPARE[type(op)](current, right):
+                    if not _COMPARE[type(comparison)](current, right):
                         return False
                     current = right
                 return True
@@ -273,10 +277,16 @@ class _Evaluator:
             case ast.Set(elts=elts):
                 return {self.eval(e) for e in elts}
             case ast.Dict(keys=keys, values=values):
-                return {self.eval(k): self.eval(v) for k, v in zip(keys, values, strict=True)}
+                if any(k is None for k in keys):
+                    raise ExpressionError("** is not allowed")
+                return {
+                    self.eval(k): self.eval(v) for k, v in zip(keys, values, strict=True) if k is not None
+                }
             case ast.Call(func=ast.Name(id=name), args=args, keywords=keywords):
+                if any(k.arg is None for k in keywords):
+                    raise ExpressionError("** is not allowed")
                 return FUNCTIONS[name](
-                    *(self.eval(a) for a in args), **{k.arg: self.eval(k.value) for k in keywords}
+                    *(self.eval(a) for a in args), **{str(k.arg): self.eval(k.value) for k in keywords}
                 )
         raise ExpressionError(f"{_describe(node)} is not allowed")  # the checker stops these first
 
@@ -331,7 +341,7 @@ class _Scope(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self.assigned[key] if key in self.assigned else self.base[key]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter({**self.base, **self.assigned})
 
     def __len__(self) -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models.db import db
 from models.org import OrgUnit, Role, User
@@ -24,13 +26,13 @@ def _properties(task: Task) -> dict[str, str]:
     return (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
 
 
-def _evaluate(task: Task, expression: str | None):
+def _evaluate(task: Task, expression: str | None) -> Any:
     if not expression:
         return None
     return expressions.evaluate(expression, task.data)
 
 
-def _as_due(value) -> datetime | None:
+def _as_due(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     try:
@@ -39,7 +41,9 @@ def _as_due(value) -> datetime | None:
         raise ExpressionError(f"due time {value!r} is not a date: {exc}") from exc
 
 
-def _lookup(model, column, keys: set[str], what: str) -> dict[str, int]:
+def _lookup(
+    model: type[OrgUnit | User], column: InstrumentedAttribute[str], keys: set[str], what: str
+) -> dict[str, int]:
     if not keys:
         return {}
     found = {key: id_ for key, id_ in db.session.execute(select(column, model.id).where(column.in_(keys)))}

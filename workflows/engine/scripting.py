@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
@@ -21,7 +21,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         context.update(expressions.execute(script, names))
         return True
 
-    def call_service(self, context, **kwargs):
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> NoReturn:
         raise expressions.ExpressionError("service tasks are not supported")
 
 

@@ -116,7 +116,7 @@ class Compiled:
         return BpmnWorkflow(self.spec, dict(self.subprocess_specs), script_engine=SCRIPT_ENGINE)
 
 
-def _properties(node) -> dict[str, str]:
+def _properties(node: etree._Element) -> dict[str, str]:
     ext = node.find("bpmn:extensionElements", NS)
     if ext is None:
         return {}

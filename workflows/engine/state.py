@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
@@ -22,6 +23,9 @@ from SpiffWorkflow.spiff.serializer.task_spec import SubWorkflowTaskConverter
 from workflows.engine import specs
 from workflows.engine.calls import ChildInstanceCall
 from workflows.engine.scripting import SCRIPT_ENGINE
+
+if TYPE_CHECKING:
+    from uuid import UUID
 
 # Our format: SpiffWorkflow's, with the spec replaced by a reference to the deployed definition.
 SERIALIZER_VERSION = f"{SPIFF_VERSION}+ref"
@@ -37,7 +41,7 @@ class _StateConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct: dict, compiled: specs.Compiled | None = None) -> BpmnWorkflow:  # type: ignore[override]
+    def from_dict(self, dct: dict, compiled: specs.Compiled | None = None) -> BpmnWorkflow:
         if compiled is None:
             raise ValueError("a workflow state is loaded with its compiled definition")
         workflow = self.target_class(compiled.spec, dict(compiled.subprocess_specs), deserializing=True)
@@ -49,7 +53,7 @@ class _StateConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _uuid(value: str):
+def _uuid(value: str) -> UUID:
     from uuid import UUID
 
     return UUID(value)

@@ -12,18 +12,20 @@ Every function works inside the caller's transaction and flushes; the caller com
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import Executable, select, update
 
 from models.db import db
 from models.workflow import (
@@ -107,6 +109,7 @@ def lock_instance(instance_id: int) -> ProcessInstance | None:
     PostgreSQL: SELECT … FOR UPDATE. SQLite: a write to the row first (UPDATE … RETURNING), which
     takes the database's write lock (waiting up to the busy timeout) before anything is read.
     """
+    query: Executable
     if db.session.get_bind().dialect.name == "sqlite":
         query = (
             update(ProcessInstance)
@@ -164,10 +167,10 @@ def begin(
     workflow = compiled.new_workflow()
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
-    return Loaded(instance, workflow, compiled, set(), {}, inline)
+    return Loaded(instance, workflow, compiled, set(), {}, inline=inline)
 
 
-def waiting_definitions(workflow: BpmnWorkflow):
+def waiting_definitions(workflow: BpmnWorkflow) -> Iterator[tuple[Task, EventDefinition]]:
     """(task, event definition) for everything the workflow waits on, event-based gateways unpacked."""
     for task in workflow.event_manager.tasks.values():
         definition = task.task_spec.event_definition
@@ -281,7 +284,8 @@ def _child_key(parent: ProcessInstance, element: specs.Element, task: Task) -> s
 
 def _hand_to_parent(step: StepResult, child: Loaded, now: datetime) -> None:
     """A child completed: finish its parent's waiting task with the child's outputs and run the parent."""
-    parent_row = lock_instance(child.instance.parent_instance_id)
+    parent_id = child.instance.parent_instance_id
+    parent_row = lock_instance(parent_id) if parent_id is not None else None
     if parent_row is None or not parent_row.is_live:
         return  # the parent was cancelled or has ended: nothing waits for this child any more
     parent = load(parent_row)

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from wtforms import Form
+from wtforms import Form, SelectChoice
+
+# A built task form, and one choice of its select fields (value, label), for the adapters that set
+# a form's choices and read its fields: the domain names forms through here, never WTForms itself.
+TaskForm = Form
+Choice = SelectChoice
 
 if TYPE_CHECKING:
     from models.org import User

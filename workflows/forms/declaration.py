@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
 from wtforms import (
     DateField,
     DecimalField,
@@ -16,6 +19,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from models.i18n import lazy_gettext as _l
+
+if TYPE_CHECKING:
+    from models.scheme import KeyPoint
 
 
 class StandardForm(Form):
@@ -47,7 +53,7 @@ class DeclaredRowForm(Form):
     def is_blank(self) -> bool:
         return not (self.name.data or "").strip() and self.proposed_weight.data is None
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Callable[..., object]]] | None = None) -> bool:
         ok = super().validate(extra_validators)
         if self.is_blank():
             return ok
@@ -69,10 +75,10 @@ class DeclarationForm(Form):
     indicators = FieldList(FormField(DeclaredRowForm), label=_l("Declared indicators"), min_entries=1)
     note = TextAreaField(_l("Note to the office"), validators=[Length(max=2000)])
 
-    def validate_indicators(self, field):
+    def validate_indicators(self, field: FieldList) -> None:
         if all(entry.form.is_blank() for entry in field.entries):
             raise ValidationError(_l("Declare at least one indicator."))
 
 
-def key_point_choices(points) -> list[SelectChoice]:
+def key_point_choices(points: Iterable[KeyPoint]) -> list[SelectChoice]:
     return [SelectChoice("", "—")] + [SelectChoice(str(p.number), f"{p.number}. {p.name}") for p in points]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wtforms import (
     DateField,
+    Field,
     FieldList,
     Form,
     FormField,
@@ -26,7 +27,7 @@ class OpenRoundForm(Form):
     report_deadline = DateField(_l("Self-reports due"), validators=[DataRequired()])
     score_deadline = DateField(_l("Scores due"), validators=[DataRequired()])
 
-    def validate_score_deadline(self, field):
+    def validate_score_deadline(self, field: Field) -> None:
         if self.report_deadline.data and field.data and field.data < self.report_deadline.data:
             raise ValidationError(_l("Scores cannot be due before the self-reports."))
 
@@ -63,7 +64,7 @@ class VerifyRowForm(Form):
     result = SelectField(_l("Finding"), choices=VERIFICATION_CHOICES, validate_choice=True)
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
-    def validate_note(self, field):
+    def validate_note(self, field: Field) -> None:
         if self.result.data != VerificationResult.VERIFIED and not (field.data or "").strip():
             raise ValidationError(_l("Describe what was found."))
 
@@ -78,7 +79,7 @@ class ReviewForm(ApprovalForm):
         _l("Return to these departments"), choices=[], validate_choice=False
     )
 
-    def validate_returned_cities(self, field):
+    def validate_returned_cities(self, field: Field) -> None:
         if self.decision.data == "return" and not (field.data or self.returned_departments.data):
             raise ValidationError(_l("Choose who gets their submission back."))
 

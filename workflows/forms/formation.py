@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wtforms import (
     DateField,
+    Field,
     FieldList,
     Form,
     FormField,
@@ -48,11 +49,11 @@ class HandlingRowForm(Form):
     handling = SelectField(_l("Handling"), choices=HANDLING_CHOICES, validate_choice=False)
     reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
 
-    def validate_handling(self, field):
+    def validate_handling(self, field: Field) -> None:
         if field.data not in {h.value for h in Handling if h != Handling.PENDING}:
             raise ValidationError(_l("Say how the comment was handled."))
 
-    def validate_reason(self, field):
+    def validate_reason(self, field: Field) -> None:
         if self.handling.data in (Handling.PARTLY, Handling.NOT_ADOPTED) and not (field.data or "").strip():
             raise ValidationError(_l("Give the reason when a comment is not (fully) adopted."))
 

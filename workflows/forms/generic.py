@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import Form, SelectChoice, SelectField, TextAreaField
+from wtforms import Field, Form, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from models.i18n import lazy_gettext as _l
@@ -17,7 +17,7 @@ class ApprovalForm(Form):
     )
     comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
 
-    def validate_comment(self, field):
+    def validate_comment(self, field: Field) -> None:
         if self.decision.data == "return" and not (field.data or "").strip():
             raise ValidationError(_l("Say what should be revised when returning."))
 

@@ -189,6 +189,17 @@ def layout(field_list: FieldList, indicators: dict[str, IndicatorInfo] | None = 
     )
 
 
+def row_codes(form: Form) -> set[str]:
+    """The indicator codes the form's grid rows name."""
+    codes = set()
+    for f in form:
+        if isinstance(f, FieldList):
+            for entry in f.entries:
+                if isinstance(entry, FormField) and "code" in entry.form._fields:
+                    codes.add(str(entry.form.code.data or ""))
+    return codes
+
+
 def layouts(form: Form, indicators: dict[str, IndicatorInfo] | None = None) -> dict[str, Grid]:
     """Every list of row forms in the form, by field name."""
     out = {}

@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     DateTimeField,
     DecimalField,
+    Field,
     FieldList,
     FloatField,
     Form,
@@ -22,7 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 SKIPPED = {"csrf_token", "submit"}
 
 
-def _field_schema(field) -> dict[str, Any]:
+def _field_schema(field: Field) -> dict[str, Any]:
     if isinstance(field, FormField):
         return form_schema(field.form)
     if isinstance(field, FieldList):
@@ -68,7 +69,7 @@ def _field_schema(field) -> dict[str, Any]:
     return schema
 
 
-def _choices(field) -> list[tuple[str, str]]:
+def _choices(field: SelectField) -> list[tuple[str, str]]:
     out = []
     for choice in field.choices or []:
         value, label = (choice.value, choice.label) if hasattr(choice, "value") else (choice[0], choice[1])
@@ -76,7 +77,7 @@ def _choices(field) -> list[tuple[str, str]]:
     return out
 
 
-def _required(field) -> bool:
+def _required(field: Field) -> bool:
     return any(isinstance(v, DataRequired | InputRequired) for v in field.validators) and not any(
         isinstance(v, Optional) for v in field.validators
     )

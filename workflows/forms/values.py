@@ -6,15 +6,24 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from werkzeug.datastructures import MultiDict
-from wtforms import FieldList, Form, FormField
+from wtforms import Field, FieldList, Form, FormField
 
 SKIPPED = {"csrf_token", "submit"}
 
 
-def flatten(values: dict[str, Any] | None, prefix: str = "") -> MultiDict:
+class FormData(dict[str, list[str]]):
+    """Flat form data (name → its values), what WTForms reads from a post."""
+
+    def getlist(self, key: str) -> list[str]:
+        return self.get(key, [])
+
+    def add(self, key: str, value: str) -> None:
+        self.setdefault(key, []).append(value)
+
+
+def flatten(values: dict[str, Any] | None, prefix: str = "") -> FormData:
     """{"rows": [{"score": 3}]} → rows-0-score=3, as WTForms names nested fields."""
-    flat: MultiDict = MultiDict()
+    flat = FormData()
 
     def walk(value: Any, name: str) -> None:
         if isinstance(value, dict):
@@ -67,7 +76,7 @@ def raw_values(form: Form) -> dict[str, Any]:
     return out
 
 
-def _raw(field) -> Any:
+def _raw(field: Field) -> Any:
     if field.type == "BooleanField":
         return bool(field.data)
     if field.raw_data:
@@ -96,7 +105,7 @@ def field_errors(form: Form) -> dict[str, list[str]]:
     """Errors keyed by the flat field name (rows-0-score), messages as text."""
     errors: dict[str, list[str]] = {}
 
-    def walk(f) -> None:
+    def walk(f: Field) -> None:
         if isinstance(f, FormField):
             for inner in f.form:
                 walk(inner)

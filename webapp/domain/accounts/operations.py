@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 
-from models.db import db, utcnow
+from models.db import db, rowcount, utcnow
 from models.i18n import lazy_gettext as _l
 from models.org import LoginAttempt, User
 from webapp.domain.errors import Invalid, Throttled
@@ -93,7 +93,5 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
 
 def prune_login_attempts(older_than: timedelta = timedelta(days=90)) -> int:
     """Delete attempt records past any use; returns how many went."""
-    result = db.session.execute(
-        LoginAttempt.__table__.delete().where(LoginAttempt.at < utcnow() - older_than)
-    )
-    return result.rowcount or 0
+    result = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than))
+    return rowcount(result)

@@ -9,8 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from models.db import db, utcnow
-from models.org import User
-from models.workflow import ApiToken
+from models.org import ApiToken, User
 from webapp.domain.accounts import operations as accounts
 
 TOKEN_LIFETIME = timedelta(hours=12)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models.db import db
-from models.formation import Phase, YearPhase
+from models.formation import Phase, SystemRevision, YearPhase
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, User
 from models.scheme import (
@@ -21,14 +21,15 @@ from models.scheme import (
     SchemeYear,
     YearStatus,
 )
-from models.workflow import InstanceStatus, ProcessInstance
+from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, year_tasks
 from webapp.domain import audit, errors
+from webapp.domain.localtime import LOCAL, local_end
 from webapp.domain.process import tasks as task_service
 from webapp.domain.system import queries as indicator_service
 from workflows import engine
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 ANNUAL_PROCESS = "annual_cycle"
+REVISION_PROCESS = "system_revision"
 
 # The plan's calendar: (phase, opens (month, day, years after), deadline (month, day, years after)).
 PLAN_CALENDAR = [
@@ -43,11 +44,6 @@ PLAN_CALENDAR = [
 
 def local_start(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), LOCAL)
-
-
-def local_end(day: date) -> datetime:
-    """The last second of a day in Beijing time: what “due by 31 January” means."""
-    return datetime.combine(day, time(23, 59, 59), LOCAL)
 
 
 def default_calendar(year: int) -> dict[Phase, tuple[datetime, datetime]]:
@@ -142,6 +138,40 @@ def annual_instance(scheme_year: SchemeYear) -> ProcessInstance | None:
     )
 
 
+@dataclass
+class YearRow:
+    """One year on the cycle page: its annual instance, the phases it waits for and what is open."""
+
+    year: SchemeYear
+    instance: ProcessInstance | None
+    waiting: list[Phase]
+    open_steps: list[tuple[str, int]]
+
+
+def year_rows(scheme: Scheme) -> list[YearRow]:
+    """The scheme's years, newest first, each with its cycle's state."""
+    years = db.session.scalars(
+        select(SchemeYear).where(SchemeYear.scheme_id == scheme.id).order_by(SchemeYear.year.desc())
+    ).all()
+    rows = []
+    for y in years:
+        instance = annual_instance(y)
+        open_steps: list[tuple[str, int]] = []
+        if instance is not None:
+            open_steps = [
+                (title, count)
+                for title, count in db.session.execute(
+                    year_tasks(y.id)
+                    .where(InboxTask.status == TaskStatus.OPEN)
+                    .with_only_columns(InboxTask.title, func.count())
+                    .group_by(InboxTask.title)
+                    .order_by(InboxTask.title)
+                )
+            ]
+        rows.append(YearRow(y, instance, waiting_phases(instance) if instance else [], open_steps))
+    return rows
+
+
 def participants() -> dict[str, list[str]]:
     """Org codes the phases fan out over: departments, cities, and each city's counterpart office."""
     units = db.session.scalars(select(OrgUnit).order_by(OrgUnit.sort_order, OrgUnit.code)).all()
@@ -192,3 +222,21 @@ def waiting_phases(instance: ProcessInstance) -> list[Phase]:
         return []
     names = engine.waiting_messages(instance)
     return [p for p in Phase if f"start_{p.value}" in names]
+
+
+def start_revision(scheme_year: SchemeYear, actor: User) -> ProcessInstance:
+    """Open a formal revision of an approved system; the leadership must approve it again."""
+    errors.forbid_unless(actor.can_manage_processes())
+    if scheme_year.status != YearStatus.APPROVED:
+        raise errors.Conflict(
+            str(_l("Only an approved system can be revised, and only one revision at a time."))
+        )
+    scheme_year.status = YearStatus.REVISING
+    latest = SystemRevision.latest(scheme_year.id)
+    return task_service.start_process(
+        REVISION_PROCESS,
+        actor,
+        business_key=f"{scheme_year.year} 指标体系修订 {(latest.number if latest else 0) + 1}",
+        data={"year": scheme_year.year, "scheme_year_id": scheme_year.id},
+        scheme_year_id=scheme_year.id,
+    )

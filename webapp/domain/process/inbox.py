@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,7 +29,7 @@ class InboxFilters:
     sort: str = "due"
     page: int = 1
 
-    def args(self, **changes) -> dict:
+    def args(self, **changes: str | int | None) -> dict:
         """Query-string arguments for a link that keeps the other filters."""
         values = {"status": self.status, "year": self.year, "phase": self.phase, "sort": self.sort}
         values.update(changes)
@@ -56,7 +57,7 @@ class InboxPage:
         return self.filters.page < self.pages
 
 
-def parse_filters(args) -> InboxFilters:
+def parse_filters(args: Mapping[str, str]) -> InboxFilters:
     """The filters from a query string; unknown values are refused, naming the field and what it accepts."""
     status = args.get("status") or "open"
     if status not in STATUSES:
@@ -115,3 +116,15 @@ def _years_of_instances(instance_ids: set[int]) -> dict[int, int]:
         .where(ProcessInstance.id.in_(instance_ids))
     )
     return {instance_id: year for instance_id, year in rows}
+
+
+def api_tasks(
+    user: User, status: str, year: int | None, process_id: str | None, limit: int = 500
+) -> list[InboxTask]:
+    """The user's open or completed tasks for the API (up to `limit`), with their org and instance."""
+    query = inbox_query(user, status=status, year=year, process_id=process_id)
+    return list(
+        db.session.scalars(
+            query.options(joinedload(InboxTask.org), joinedload(InboxTask.instance)).limit(limit)
+        )
+    )

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
@@ -19,7 +19,7 @@ from models.formation import Phase
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, User
 from models.rules.escalation import Level, escalation_level
-from models.scheme import SchemeYear
+from models.scheme import Scheme, SchemeYear
 from models.workflow import (
     AuditEvent,
     InboxTask,
@@ -29,10 +29,9 @@ from models.workflow import (
     TaskStatus,
     year_tasks,
 )
-from webapp.domain import errors
+from webapp.domain import errors, notifications
 from webapp.domain.errors import Conflict, NotFound
 from webapp.domain.process import cycle as cycle_service
-from webapp.domain.process import notifications
 from webapp.domain.process.task_page import phase_of
 from workflows import engine
 
@@ -103,20 +102,20 @@ def _tree(instances: list[ProcessInstance], tasks: list[InboxTask]) -> list[Node
         return own.name if own is not None else instance.process_id
 
     nodes = {i.id: Node(i, name(i)) for i in instances}
-    roots = []
+    roots: list[Node] = []
     for instance in sorted(instances, key=lambda i: (i.started_at, i.id)):
         node = nodes[instance.id]
         parent = nodes.get(instance.parent_instance_id) if instance.parent_instance_id else None
         (parent.children if parent is not None else roots).append(node)
     for task in tasks:
-        node = nodes.get(task.instance_id)
-        if node is None:
+        holder = nodes.get(task.instance_id)
+        if holder is None:
             continue
         org = task.org or task.subject_org
-        if org is not None and org not in node.orgs:
-            node.orgs.append(org)
+        if org is not None and org not in holder.orgs:
+            holder.orgs.append(org)
         if task.status == TaskStatus.OPEN:
-            node.open += 1
+            holder.open += 1
 
     def total(node: Node) -> None:
         node.incidents = int(node.instance.status == InstanceStatus.INCIDENT)
@@ -209,6 +208,26 @@ def busiest_process(tasks: list[InboxTask], instances: list[ProcessInstance], ro
         if instance.status == InstanceStatus.INCIDENT:
             load[instance.process_id] += 1
     return max(load, key=lambda pid: (load[pid], pid != root)) if load else root
+
+
+def latest_started_year(scheme_code: str) -> int | None:
+    """The newest year of the scheme that has any process instance."""
+    return db.session.scalar(
+        select(SchemeYear.year)
+        .join(ProcessInstance, ProcessInstance.scheme_year_id == SchemeYear.id)
+        .join(Scheme, Scheme.id == SchemeYear.scheme_id)
+        .where(Scheme.code == scheme_code)
+        .order_by(SchemeYear.year.desc())
+        .limit(1)
+    )
+
+
+def instance_of_year(scheme_year: SchemeYear, instance_id: int) -> ProcessInstance:
+    """An instance of the year (NotFound for another year's or none)."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None or instance.scheme_year_id != scheme_year.id:
+        raise NotFound(str(_l("There is no such process instance.")))
+    return instance
 
 
 def year_instances(scheme_year: SchemeYear) -> list[ProcessInstance]:
@@ -349,17 +368,10 @@ class Overview:
         return found
 
 
-def holidays() -> set[date]:
-    configured = current_app.config.get("HOLIDAYS") or []
-    if isinstance(configured, str):
-        configured = configured.split(",")
-    return {date.fromisoformat(str(d).strip()) for d in configured if str(d).strip()}
-
-
-def escalations(tasks: list[InboxTask], now: datetime) -> list[Overdue]:
-    """Open tasks at warning level or worse, the most urgent first, with the last reminder's time."""
+def escalations(tasks: list[InboxTask], now: datetime, days_off: Set[date] = frozenset()) -> list[Overdue]:
+    """Open tasks at warning level or worse, the most urgent first, with the last reminder's time;
+    `days_off` are the holidays besides weekends (the settings' HOLIDAYS)."""
     zone = cycle_service.LOCAL
-    days_off = holidays()
     found = []
     for task in tasks:
         if task.status != TaskStatus.OPEN:
@@ -384,7 +396,7 @@ def last_reminders(task_guids: list[str]) -> dict[str, datetime]:
     return {guid: at for guid, at in rows}
 
 
-def year_overview(scheme_year: SchemeYear, now: datetime) -> Overview:
+def year_overview(scheme_year: SchemeYear, now: datetime, days_off: Set[date] = frozenset()) -> Overview:
     instance = cycle_service.annual_instance(scheme_year)
     instances = year_instances(scheme_year) if instance is not None else []
     tasks: list[InboxTask] = []
@@ -412,7 +424,7 @@ def year_overview(scheme_year: SchemeYear, now: datetime) -> Overview:
         definitions=definitions,
         cities=_matrix(tasks, OrgKind.CITY, CITY_PHASES),
         departments=_matrix(tasks, OrgKind.DEPARTMENT, DEPARTMENT_PHASES),
-        escalations=escalations(open_tasks, now),
+        escalations=escalations(open_tasks, now, days_off),
         incidents=incidents,
         totals={
             "open": len(open_tasks),
@@ -449,7 +461,9 @@ def remind(scheme_year: SchemeYear, task_guid: str, sender: User, now: datetime)
     return task, count
 
 
-def remind_all(scheme_year: SchemeYear, level: Level, sender: User, now: datetime) -> int:
+def remind_all(
+    scheme_year: SchemeYear, level: Level, sender: User, now: datetime, days_off: Set[date] = frozenset()
+) -> int:
     """Remind every open task of the year at `level` or worse that was not reminded just now."""
     errors.forbid_unless(sender.can_manage_processes())
     open_tasks = db.session.scalars(
@@ -459,11 +473,75 @@ def remind_all(scheme_year: SchemeYear, level: Level, sender: User, now: datetim
         level, {Level.RED, Level.YELLOW, Level.WARNING}
     )
     sent = 0
-    for item in escalations(list(open_tasks), now):
+    for item in escalations(list(open_tasks), now, days_off):
         if item.level in worse and (item.reminded_at is None or now - item.reminded_at >= REMINDER_QUIET):
             notifications.send_reminder(item.task, sender, now)
             sent += 1
     return sent
+
+
+def instance_summaries(year: int | None, limit: int = 500) -> list[dict[str, Any]]:
+    """The newest instances (of one year, if given) with their tree links, what is open in each and
+    their incident, as plain data (the API's /v1/processes)."""
+    # the states (up to tens of KB each) and the diagrams are not part of the answer
+    query = (
+        select(ProcessInstance)
+        .options(
+            defer(ProcessInstance.state),
+            joinedload(ProcessInstance.definition).load_only(ProcessDefinition.version),
+        )
+        .order_by(ProcessInstance.id.desc())
+        .limit(limit)
+    )
+    if year is not None:
+        query = query.join(SchemeYear, SchemeYear.id == ProcessInstance.scheme_year_id).where(
+            SchemeYear.year == year
+        )
+    instances = db.session.scalars(query).all()
+    ids = [i.id for i in instances]
+    children: dict[int, list[int]] = {}
+    for child_id, parent_id in db.session.execute(
+        select(ProcessInstance.id, ProcessInstance.parent_instance_id)
+        .where(ProcessInstance.parent_instance_id.in_(ids))
+        .order_by(ProcessInstance.id)
+    ):
+        children.setdefault(parent_id, []).append(child_id)
+    activities: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in db.session.scalars(
+        select(InboxTask).where(InboxTask.instance_id.in_(ids), InboxTask.status == TaskStatus.OPEN)
+    ):
+        entry = activities.setdefault(row.instance_id, {}).setdefault(
+            row.element_id, {"element_id": row.element_id, "title": row.title, "open_tasks": 0}
+        )
+        entry["open_tasks"] += 1
+    return [
+        {
+            "id": i.id,
+            "process": i.process_id,
+            "version": i.definition.version,
+            "business_key": i.business_key,
+            "parent_id": i.parent_instance_id,
+            "parent_element_id": i.parent_element_id,
+            "children": children.get(i.id, []),
+            "phase": i.phase or None,
+            "round": i.round or None,
+            "status": i.status.value,
+            "started_at": i.started_at.isoformat(),
+            "ended_at": i.ended_at.isoformat() if i.ended_at else None,
+            "due_at": i.due_at.isoformat() if i.due_at else None,
+            "current_activities": list(activities.get(i.id, {}).values()),
+            "incident": (
+                {
+                    "message": i.incident_message,
+                    "element_id": i.incident_element,
+                    "at": i.incident_at.isoformat(),
+                }
+                if i.status == InstanceStatus.INCIDENT and i.incident_at
+                else None
+            ),
+        }
+        for i in instances
+    ]
 
 
 def count_rows(overview: Overview) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 """What the task page shows beside the form: the task's history (returns with their reasons, comments,
-who did what and when) and the layout of its grids (rows grouped by dimension, with totals)."""
+who did what and when) and what its grids show of the indicators their rows name."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
-from wtforms import FieldList, Form, FormField
 
 from models.db import db
 from models.formation import Phase
 from models.org import OrgUnit, User
 from models.scheme import Indicator, KeyPoint, Level
 from models.workflow import AuditEvent, InboxTask, ProcessInstance, TaskStatus, instance_line_ids
-from workflows.forms.grid import Grid, IndicatorInfo, layouts
+from workflows.forms.grid import IndicatorInfo
 
 # Instance-level events worth showing on a task (timer firings are the engine's business).
 INSTANCE_ACTIONS = ("instance.started", "instance.retried", "instance.message")
@@ -120,37 +119,25 @@ def task_history(task: InboxTask) -> list[HistoryEntry]:
     return out
 
 
-def _row_codes(form: Form) -> set[str]:
-    codes = set()
-    for f in form:
-        if isinstance(f, FieldList):
-            for entry in f.entries:
-                if isinstance(entry, FormField) and "code" in entry.form._fields:
-                    codes.add(str(entry.form.code.data or ""))
-    return codes
-
-
-def grid_layouts(task: InboxTask, form: Form) -> dict[str, Grid]:
-    """The form's grids, grouped by the dimensions of the indicators their rows name (one query when they do)."""
-    codes = _row_codes(form)
+def indicator_infos(scheme_year_id: int | None, codes: set[str]) -> dict[str, IndicatorInfo]:
+    """What a grid shows of the indicators its rows name: dimension, key point, weight (one query)."""
     indicators: dict[str, IndicatorInfo] = {}
-    if codes and task.instance.scheme_year_id:
-        rows = db.session.scalars(
-            select(Indicator)
-            .where(Indicator.scheme_year_id == task.instance.scheme_year_id, Indicator.code.in_(codes))
-            .options(
-                selectinload(Indicator.key_point).selectinload(KeyPoint.level).selectinload(Level.dimension)
-            )
+    if not codes or not scheme_year_id:
+        return indicators
+    rows = db.session.scalars(
+        select(Indicator)
+        .where(Indicator.scheme_year_id == scheme_year_id, Indicator.code.in_(codes))
+        .options(selectinload(Indicator.key_point).selectinload(KeyPoint.level).selectinload(Level.dimension))
+    )
+    for ind in rows:
+        kp = ind.key_point
+        dimension = kp.level.dimension
+        indicators[ind.code] = IndicatorInfo(
+            code=ind.code,
+            name=ind.name,
+            weight=ind.weight,
+            dimension_key=dimension.code,
+            dimension=f"{dimension.number}. {dimension.name}",
+            key_point=f"{kp.number}. {kp.name}",
         )
-        for ind in rows:
-            kp = ind.key_point
-            dimension = kp.level.dimension
-            indicators[ind.code] = IndicatorInfo(
-                code=ind.code,
-                name=ind.name,
-                weight=ind.weight,
-                dimension_key=dimension.code,
-                dimension=f"{dimension.number}. {dimension.name}",
-                key_point=f"{kp.number}. {kp.name}",
-            )
-    return layouts(form, indicators)
+    return indicators

@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
-from wtforms import Form
 
 from models.db import db
 from models.i18n import lazy_gettext as _l
@@ -21,10 +19,9 @@ from models.org import User
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
 from webapp.domain import audit, errors
 from webapp.domain.errors import Conflict, Forbidden, Invalid, NotFound
-from webapp.domain.process import notifications
 from workflows import engine, events, forms
-from workflows.forms import TaskContext
-from workflows.forms.values import clean_values, field_errors, flatten, raw_values
+from workflows.forms import TaskContext, binding
+from workflows.forms.values import clean_values, raw_values
 
 
 @dataclass
@@ -37,7 +34,8 @@ class Completion:
 def _dispatch(result: engine.StepResult, cause: InboxTask | None = None) -> list[str]:
     """Tell users of their new tasks (returned ones when `cause` returned them); hand the messages
     the processes threw to their domain handlers (notifications, …)."""
-    notifications.notify_arrivals(result.new_tasks, engine.now(), cause)
+    if result.new_tasks:
+        events.publish(events.TASKS_ARRIVED, tasks=result.new_tasks, now=engine.now(), cause=cause)
     return events.dispatch(result.events, engine.now()) if result.events else []
 
 
@@ -74,15 +72,16 @@ def check_actor(task: InboxTask, user: User) -> None:
         raise Forbidden(
             str(_l("Only %(role)s users of the task's organisation can do this task.", role=task.role.title))
         )
-    if task.claimed_by_other(user):
+    holder = task.claimed_by
+    if task.claimed_by_other(user) and holder is not None:
         raise Conflict(
             str(
                 _l(
                     "%(name)s has claimed this task; ask them or the office to release it.",
-                    name=task.claimed_by.display_name,
+                    name=holder.display_name,
                 )
             ),
-            claimed_by=task.claimed_by.username,
+            claimed_by=holder.username,
         )
 
 
@@ -91,38 +90,23 @@ def _context(task: InboxTask, user: User, now: datetime) -> TaskContext:
 
 
 def build_form(
-    task: InboxTask, user: User, formdata: MultiDict | None = None, ctx: TaskContext | None = None
-) -> Form:
+    task: InboxTask,
+    user: User,
+    data: Mapping[str, Any] | None = None,
+    ctx: TaskContext | None = None,
+) -> forms.TaskForm:
     """The task's form: from submitted data, else the saved draft, else the form's prefill."""
-    definition = forms.get(task.form_key)
-    ctx = ctx or _context(task, user, engine.now())
-    if formdata is not None:
-        form = definition.form_class(formdata=formdata)
-    elif task.draft is not None:
-        form = definition.form_class(formdata=flatten(task.draft))
-    elif definition.prefill is not None:
-        form = definition.form_class(data=definition.prefill(ctx))
-    else:
-        form = definition.form_class()
-    if definition.setup is not None:
-        definition.setup(form, ctx)
-    return form
+    submitted = binding.formdata(data) if data is not None else None
+    return binding.build(
+        forms.get(task.form_key), ctx or _context(task, user, engine.now()), submitted, task.draft
+    )
 
 
 def validate_form(
-    task: InboxTask, user: User, form: Form, ctx: TaskContext | None = None
+    task: InboxTask, user: User, form: forms.TaskForm, ctx: TaskContext | None = None
 ) -> dict[str, list[str]]:
     """The form's own validators, then the definition's database checks; {} when all is well."""
-    definition = forms.get(task.form_key)
-    valid = form.validate()
-    errors = field_errors(form) if not valid else {}
-    if valid and definition.check is not None:
-        for name, messages in definition.check(form, ctx or _context(task, user, engine.now())).items():
-            errors.setdefault(name, []).extend(messages)
-            field = getattr(form, name, None) if name else None
-            if field is not None and hasattr(field, "errors"):
-                field.errors = [*field.errors, *messages]
-    return errors
+    return binding.validate(forms.get(task.form_key), form, ctx or _context(task, user, engine.now()))
 
 
 def task_context(task: InboxTask, user: User) -> dict[str, Any]:
@@ -130,18 +114,11 @@ def task_context(task: InboxTask, user: User) -> dict[str, Any]:
     return definition.context(_context(task, user, engine.now())) if definition.context else {}
 
 
-def as_formdata(data: Mapping[str, Any] | MultiDict | None) -> MultiDict:
-    """Web posts arrive flat (MultiDict), the API nested (JSON): both become flat form data."""
-    if isinstance(data, MultiDict):
-        return data
-    return flatten(dict(data or {}))
-
-
-def save_draft(task_guid: str, user: User, data: Mapping[str, Any] | MultiDict) -> InboxTask:
+def save_draft(task_guid: str, user: User, data: Mapping[str, Any]) -> InboxTask:
     """Keep what the user typed, valid or not, without moving the workflow."""
     task = get_task(task_guid, user)
     check_actor(task, user)
-    form = build_form(task, user, as_formdata(data))
+    form = build_form(task, user, data)
     task.draft = raw_values(form)
     task.draft_saved_at = engine.now()
     task.draft_saved_by_id = user.id
@@ -153,7 +130,7 @@ def claim_task(task_guid: str, user: User) -> InboxTask:
     task = get_task(task_guid, user)
     check_actor(task, user)
     if task.claimed_by_id != user.id:
-        task.claimed_by_id, task.claimed_at = user.id, engine.now()
+        task.claimed_by, task.claimed_at = user, engine.now()  # the relationship, so it reads right at once
         audit.record("task.claimed", user, instance_id=task.instance_id, task_guid=task.task_guid)
         db.session.flush()
     return task
@@ -166,7 +143,7 @@ def unclaim_task(task_guid: str, user: User) -> InboxTask:
     if not task.can_unclaim(user):
         raise Forbidden(str(_l("Only the user who claimed the task or the office can release it.")))
     previous = task.claimed_by.username if task.claimed_by else None
-    task.claimed_by_id = task.claimed_at = None
+    task.claimed_by, task.claimed_at = None, None
     audit.record(
         "task.unclaimed",
         user,
@@ -178,18 +155,18 @@ def unclaim_task(task_guid: str, user: User) -> InboxTask:
     return task
 
 
-def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDict) -> Completion:
+def complete_task(task_guid: str, user: User, data: Mapping[str, Any]) -> Completion:
     """Validate, write the domain records, run the task and the engine, sync the inbox, audit."""
     task = get_task(task_guid, user)
     check_actor(task, user)
     definition = forms.get(task.form_key)
     ctx = _context(task, user, engine.now())  # one per request: what it reads once, it keeps
-    form = build_form(task, user, as_formdata(data), ctx)
+    form = build_form(task, user, data, ctx)
     errors = validate_form(task, user, form, ctx)
     if errors:
         raise Invalid(str(_l("Some fields need attention.")), fields=errors)
 
-    instance = engine.lock_instance(task.instance_id)
+    instance = _locked(task.instance_id)
     # Another transaction may have completed it while we waited for the lock.
     task = db.session.scalars(
         select(InboxTask).where(InboxTask.id == task.id).execution_options(populate_existing=True)
@@ -206,7 +183,7 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any] | MultiDic
     if definition.handler is not None:
         routing.update(definition.handler(ctx, values) or {})
     task.status = TaskStatus.COMPLETED
-    task.completed_at, task.completed_by_id = now, user.id
+    task.completed_at, task.completed_by = now, user
     task.submitted, task.draft = values, None
     try:
         result = engine.complete_user_task(instance, task.task_guid, routing)

@@ -26,8 +26,9 @@ from models.rules import scoring
 from models.scheme import SchemeYear
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, inbox_query, year_tasks
 from webapp.domain.errors import NotFound
+from webapp.domain.numbers import plain
 from webapp.domain.process import cycle as cycle_service
-from webapp.domain.results import feedback, reports
+from webapp.domain.results import document, feedback
 from webapp.domain.results import queries as results
 from webapp.domain.results.xlsx import render_xlsx
 from webapp.domain.system import queries as indicator_service
@@ -214,8 +215,9 @@ def build_dashboard(scheme_year: SchemeYear, user: User, view: str | None = None
     )
 
 
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(scoring.display(value))
+def _number(value: Decimal | None) -> int | float | None:
+    """A chart's value: rounded as pages show it (half up, two decimals)."""
+    return None if value is None else plain(scoring.display(value))
 
 
 def ranking_chart(rows: list[RankingRow]) -> dict[str, Any]:
@@ -259,10 +261,10 @@ def chart_data(d: Dashboard) -> dict[str, Any]:
 # --- the tables beside the charts, also the workbook's sheets ----------------------------------------------
 
 
-def tables(d: Dashboard) -> dict[str, reports.Table]:
+def tables(d: Dashboard) -> dict[str, document.Table]:
     """The dashboard's tables by chart (the charts' numbers, exact) in the reports' table shape."""
     out = {
-        "ranking": reports.Table(
+        "ranking": document.Table(
             _("Ranking: %(view)s", view=d.view_title),
             (_("Rank"), _("City"), _("Total")),
             (30, 90, 60),
@@ -270,20 +272,20 @@ def tables(d: Dashboard) -> dict[str, reports.Table]:
         )
     }
     if d.radar:
-        out["radar"] = reports.Table(
+        out["radar"] = document.Table(
             _("Share of each dimension's weight (%%): %(round)s", round=d.breakdown_title),
             (_("City"), *(name for name, _w in d.dimensions)),
             _widths(len(d.dimensions)),
             [(r.name, *r.shares) for r in d.radar],
         )
-    out["trend"] = reports.Table(
+    out["trend"] = document.Table(
         _("Totals by round"),
         (_("City"), *(title for _k, title in d.trend_columns)),
         _widths(len(d.trend_columns)),
         [(r.name, *(t if t is not None else "" for t in r.totals)) for r in d.trend],
     )
     if d.heatmap:
-        out["heatmap"] = reports.Table(
+        out["heatmap"] = document.Table(
             _("Points lost by key point: %(round)s", round=d.breakdown_title),
             (_("Key point"), _("Weight"), *(r.name for r in d.heatmap)),
             (40, 14, *([12] * len(d.heatmap))),
@@ -301,7 +303,7 @@ def _widths(columns: int) -> tuple[int, ...]:
 
 def dashboard_xlsx(d: Dashboard, now: datetime) -> bytes:
     """The dashboard's tables as a workbook (summary sheet, then one sheet per table)."""
-    doc = reports.Document(
+    doc = document.Document(
         title=_("%(year)d results dashboards: %(view)s", year=d.year, view=d.view_title),
         summary=_("Cities ranked: %(cities)d.", cities=len(d.ranking)),
         facts=[(_("Year"), d.year), (_("Results"), d.view_title), (_("Cities evaluated"), len(d.ranking))],

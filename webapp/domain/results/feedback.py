@@ -12,8 +12,8 @@ from models.db import db, utcnow
 from models.evaluation import CityFeedback, EvaluationRound, RoundKind
 from models.org import OrgKind, OrgUnit, User
 from models.scheme import KeyPoint, SchemeYear
+from webapp.domain.results import document
 from webapp.domain.results import queries as results
-from webapp.domain.results import reports
 from webapp.domain.system import queries as indicator_service
 
 
@@ -60,9 +60,9 @@ def _tree_lookup(scheme_year: SchemeYear) -> dict[str, dict[str, Any]]:
 
 def _lines(
     entry: dict[str, Any], indicators: dict[str, Any], where: dict[str, dict[str, Any]]
-) -> list[reports.IndicatorLine]:
+) -> list[document.IndicatorLine]:
     return [
-        reports.IndicatorLine(
+        document.IndicatorLine(
             code=line["code"],
             name=indicators[line["code"]]["name"],
             dimension=where.get(line["code"], {}).get("dimension", ""),
@@ -76,9 +76,9 @@ def _lines(
     ]
 
 
-def _dimensions(entry: dict[str, Any], weights: dict[str, Decimal]) -> list[reports.DimensionLine]:
+def _dimensions(entry: dict[str, Any], weights: dict[str, Decimal]) -> list[document.DimensionLine]:
     return [
-        reports.DimensionLine(
+        document.DimensionLine(
             name=name,
             weight=weights.get(name, Decimal(0)),
             score=Decimal(score),
@@ -96,10 +96,10 @@ def _dimension_weights(scheme_year: SchemeYear) -> dict[str, Decimal]:
 
 def city_round_report(
     scheme_year: SchemeYear, round_: EvaluationRound, city: OrgUnit, now: datetime | None = None
-) -> reports.CityRoundReport:
-    data = round_.results
+) -> document.CityRoundReport:
+    data = results.computed(round_.results)
     entry = next(e for e in data["cities"] if e["city"] == city.code)
-    return reports.CityRoundReport(
+    return document.CityRoundReport(
         year=scheme_year.year,
         round_title=round_.kind.title,
         city=city.name,
@@ -116,10 +116,10 @@ def city_round_report(
 
 def city_annual_report(
     scheme_year: SchemeYear, city: OrgUnit, now: datetime | None = None
-) -> reports.CityAnnualReport:
-    annual = results.annual_result(scheme_year.id).results
+) -> document.CityAnnualReport:
+    annual = results.annual_results(scheme_year.id)
     row = next(r for r in annual["cities"] if r["city"] == city.code)
-    year_end = rounds_of(scheme_year)[RoundKind.YEAR_END].results
+    year_end = results.computed(rounds_of(scheme_year)[RoundKind.YEAR_END].results)
     entry = next(e for e in year_end["cities"] if e["city"] == city.code)
     names = {
         str(p.number): p.name
@@ -128,7 +128,7 @@ def city_annual_report(
     awards = [
         f"{kp}. {names.get(kp, '')}".strip() for kp, cities in annual["awards"].items() if city.code in cities
     ]
-    return reports.CityAnnualReport(
+    return document.CityAnnualReport(
         year=scheme_year.year,
         city=city.name,
         half_year=Decimal(row["half_year"]),
@@ -146,13 +146,13 @@ def city_annual_report(
     )
 
 
-def province_report(scheme_year: SchemeYear, now: datetime | None = None) -> reports.ProvinceReport:
-    annual = results.annual_result(scheme_year.id).results
+def province_report(scheme_year: SchemeYear, now: datetime | None = None) -> document.ProvinceReport:
+    annual = results.annual_results(scheme_year.id)
     names = {c.code: c.name for c in db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.CITY))}
-    return reports.ProvinceReport(
+    return document.ProvinceReport(
         year=scheme_year.year,
         rows=[
-            reports.ProvinceRow(
+            document.ProvinceRow(
                 city=r["name"],
                 half_year=Decimal(r["half_year"]),
                 q3=Decimal(r["q3"]),

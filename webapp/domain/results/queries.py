@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models.db import db
+from models.db import db, load
 from models.evaluation import (
     AnnualResult,
     EvaluationRound,
@@ -17,9 +17,11 @@ from models.evaluation import (
     Verification,
     VerificationResult,
 )
+from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit
 from models.rules import scoring
 from models.scheme import Indicator, SchemeYear
+from webapp.domain.errors import NotFound
 
 
 def cities() -> list[OrgUnit]:
@@ -35,7 +37,9 @@ def fraud_pairs(scheme_year_id: int) -> set[tuple[int, int]]:
             select(Verification.indicator_id, Verification.city_id).where(
                 Verification.scheme_year_id == scheme_year_id, Verification.result == VerificationResult.FRAUD
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
 
 
@@ -45,7 +49,7 @@ def _d(value: Decimal) -> str:
 
 def compute_round(round_: EvaluationRound) -> dict[str, Any]:
     """Totals, ranks, dimension scores and lost points of every city in a round (exact values as text)."""
-    year = db.session.get(SchemeYear, round_.scheme_year_id)
+    year = load(SchemeYear, round_.scheme_year_id)
     indicators = year.indicators()
     by_id = {i.id: i for i in indicators}
     fraud = fraud_pairs(year.id)
@@ -53,12 +57,12 @@ def compute_round(round_: EvaluationRound) -> dict[str, Any]:
         (s.indicator_id, s.city_id): s
         for s in db.session.scalars(select(Score).where(Score.round_id == round_.id))
     }
-    out_cities = []
+    out_cities: list[dict[str, Any]] = []
     totals: dict[str, Decimal] = {}
     dimension_scores: dict[str, dict[str, Decimal]] = {}
     key_point_scores: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for city in cities():
-        lines = []
+        lines: list[dict[str, Any]] = []
         dims: dict[str, Decimal] = defaultdict(Decimal)
         for ind in indicators:
             row = scores.get((ind.id, city.id))
@@ -111,7 +115,7 @@ def compute_annual(year: SchemeYear, award_key_points: list[int], top_n: int) ->
     # Fraud zeroes the indicator in every round, so the process rounds are recomputed with it.
     computed = {k: compute_round(r) for k, r in rounds.items() if r is not None}
     totals_of = {k: {c["city"]: Decimal(c["total"]) for c in v["cities"]} for k, v in computed.items()}
-    rows = []
+    rows: list[dict[str, Any]] = []
     annual: dict[str, Decimal] = {}
     for city in cities():
         half = totals_of.get(RoundKind.HALF_YEAR, {}).get(city.code, Decimal(0))
@@ -152,8 +156,8 @@ def compute_annual(year: SchemeYear, award_key_points: list[int], top_n: int) ->
         "fraud": sorted(
             [
                 {
-                    "city": db.session.get(OrgUnit, city_id).code,
-                    "indicator": db.session.get(Indicator, ind_id).code,
+                    "city": load(OrgUnit, city_id).code,
+                    "indicator": load(Indicator, ind_id).code,
                 }
                 for ind_id, city_id in fraud_pairs(year.id)
             ],
@@ -164,3 +168,16 @@ def compute_annual(year: SchemeYear, award_key_points: list[int], top_n: int) ->
 
 def annual_result(scheme_year_id: int) -> AnnualResult | None:
     return db.session.scalar(select(AnnualResult).where(AnnualResult.scheme_year_id == scheme_year_id))
+
+
+def computed(results: dict[str, Any] | None) -> dict[str, Any]:
+    """Results that were computed (a report or page of them is reached only after approval)."""
+    if results is None:
+        raise NotFound(str(_l("These results have not been approved yet.")))
+    return results
+
+
+def annual_results(scheme_year_id: int) -> dict[str, Any]:
+    """The year's computed annual results (NotFound before the year is approved)."""
+    annual = annual_result(scheme_year_id)
+    return computed(annual.results if annual is not None else None)

@@ -1,7 +1,7 @@
 """Feedback on evaluation results (考评结果反馈) as PDF and Excel: a city's round, a city's year, the province.
 
-The caller fills the dataclasses from the database; this module only lays them out. Both formats render one
-`Document`, so the paper and the workbook cannot drift apart. The PDF embeds a TrueType CJK font (Debian's
+The caller fills the dataclasses of `document` from the database; this module lays them out as a
+`Document` and renders its PDF (the workbook is `xlsx`). The PDF embeds a TrueType CJK font (Debian's
 fonts-wqy-microhei, see `make system-packages`): reportlab cannot embed the CFF outlines of Noto CJK, and
 its built-in CID fonts carry no glyphs, so viewers without Adobe's Asian packs would show nothing.
 """
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -30,123 +28,19 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 from reportlab.platypus import Table as PdfTable
 
 from models.i18n import gettext as _
+from webapp.domain.results.document import (
+    CITY_LIST_SEPARATOR,
+    Cell,
+    CityAnnualReport,
+    CityRoundReport,
+    DimensionLine,
+    Document,
+    IndicatorLine,
+    ProvinceReport,
+    Table,
+    shown,
+)
 from webapp.domain.results.xlsx import render_xlsx
-
-
-@dataclass(frozen=True)
-class IndicatorLine:
-    code: str
-    name: str
-    dimension: str
-    key_point: str
-    weight: Decimal
-    score: Decimal
-    fraud: bool = False
-    note: str = ""
-
-    @property
-    def lost(self) -> Decimal:
-        return self.weight - self.score
-
-
-@dataclass(frozen=True)
-class DimensionLine:
-    name: str
-    weight: Decimal
-    score: Decimal
-    rank: int
-
-
-@dataclass(frozen=True)
-class CityRoundReport:
-    """One city, one round (half-year, third quarter, year-end)."""
-
-    year: int
-    round_title: str
-    city: str
-    total: Decimal
-    max_total: Decimal
-    rank: int
-    cities: int
-    dimensions: list[DimensionLine]
-    lines: list[IndicatorLine]
-    advice: str
-    generated_at: datetime
-
-
-@dataclass(frozen=True)
-class CityAnnualReport:
-    """One city, the whole year."""
-
-    year: int
-    city: str
-    half_year: Decimal
-    q3: Decimal
-    process_score: Decimal
-    year_end: Decimal
-    total: Decimal
-    rank: int
-    cities: int
-    dimensions: list[DimensionLine]
-    lines: list[IndicatorLine]
-    awards: list[str]
-    advice: str
-    generated_at: datetime
-
-
-@dataclass(frozen=True)
-class ProvinceRow:
-    city: str
-    half_year: Decimal
-    q3: Decimal
-    process_score: Decimal
-    year_end: Decimal
-    total: Decimal
-    rank: int
-
-
-@dataclass(frozen=True)
-class ProvinceReport:
-    year: int
-    rows: list[ProvinceRow]
-    awards: dict[str, list[str]]  # key point -> cities
-    fraud: list[tuple[str, str]]  # (city, indicator)
-    generated_at: datetime
-
-
-# --- the content both formats render ------------------------------------------------------------------
-
-Cell = str | int | Decimal
-
-
-@dataclass(frozen=True)
-class Table:
-    title: str
-    headers: tuple[str, ...]
-    widths: tuple[int, ...]  # millimetres, adding up to CONTENT_MM; the workbook scales them to characters
-    rows: list[tuple[Cell, ...]]
-    marked: frozenset[int] = frozenset()  # indexes of rows to flag (fraud)
-
-
-@dataclass(frozen=True)
-class Document:
-    title: str
-    summary: str
-    facts: list[tuple[str, Cell]]
-    tables: list[Table]
-    advice: str | None  # None: the report has no advice section
-    generated: str
-
-
-CENT = Decimal("0.01")
-CITY_LIST_SEPARATOR = "、"
-
-
-def shown(value: Cell) -> str:
-    """A cell as text: amounts rounded half-up to 2 decimals (85.505 → '85.51'), the rest as they are."""
-    if isinstance(value, Decimal):
-        return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
-    return str(value)
 
 
 def fraud_mark() -> str:

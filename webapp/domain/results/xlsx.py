@@ -1,4 +1,4 @@
-"""A feedback report (webapp.domain.results.reports) as an Excel workbook: a summary sheet, then one sheet per table.
+"""A feedback report (a `document.Document`) as an Excel workbook: a summary sheet, then one sheet per table.
 
 Every sheet has the report's title on row 1 and its headers on row 2, both frozen; amounts are numbers
 formatted "0.00" (Excel rounds only the display), ranks and counts are integers.
@@ -7,12 +7,10 @@ formatted "0.00" (Excel rounds only the display), ranks and counts are integers.
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
 from io import BytesIO
-from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -20,22 +18,17 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from models.i18n import gettext as _
-
-if TYPE_CHECKING:  # reports imports this module to render its Document
-    from webapp.domain.results.reports import Cell, Document
+from webapp.domain import sheets
+from webapp.domain.results.document import Cell, Document
 
 AMOUNT_FORMAT = "0.00"
 COUNT_FORMAT = "0"
 MM_PER_CHARACTER = 1.6  # the PDF's 8.5 pt cells hold more per millimetre than Excel's 11 pt
 SUMMARY_WIDTHS = (48, 24)  # millimetres, as the report's tables give theirs
 _TITLE_FONT = Font(bold=True, size=13)
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _MARK_FONT = Font(color="B00020")
 _MARK_FILL = PatternFill("solid", fgColor="FDECEA")
 _WRAP = Alignment(wrap_text=True, vertical="top")
-_SHEET_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
-_SHEET_TITLE_MAX = 31  # Excel refuses longer sheet names
 
 
 def render_xlsx(doc: Document) -> bytes:
@@ -52,7 +45,7 @@ def render_xlsx(doc: Document) -> bytes:
     row = summary.max_row + 2
     for heading, text in notes:
         if heading:
-            summary.cell(row, 1, heading).font = _HEADER_FONT
+            summary.cell(row, 1, heading).font = sheets.HEADER_FONT
             row += 1
         _write_paragraph(summary, row, text, sum(SUMMARY_WIDTHS))
         row += 1
@@ -76,7 +69,7 @@ def _write_table(
     sheet.cell(1, 1, title).font = _TITLE_FONT
     for column, (header, width) in enumerate(zip(headers, widths, strict=True), start=1):
         cell = sheet.cell(2, column, header)
-        cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _WRAP
+        sheets.style_header([cell], _WRAP)
         sheet.column_dimensions[get_column_letter(column)].width = max(
             width / MM_PER_CHARACTER, _display_width(header) + 2
         )
@@ -112,4 +105,4 @@ def _display_width(text: str) -> int:
 
 
 def _sheet_title(text: str) -> str:
-    return _SHEET_FORBIDDEN.sub(" ", text)[:_SHEET_TITLE_MAX]
+    return sheets.sheet_title(text, replacement=" ")

@@ -51,24 +51,20 @@ def _path(root: Path, sha256: str) -> Path:
 
 
 def check_file(upload: Upload) -> str:
-    """The content type, or FormInvalid naming the rule the file breaks."""
+    """The content type, or Invalid naming the rule the file breaks."""
     name = os.path.basename(upload.filename or "").strip()
     ext = os.path.splitext(name)[1].lower()
     if ext not in ALLOWED:
-        raise errors.Invalid(
-            {"file": [str(_l("Only PDF, images (PNG, JPEG) and Office files can be attached."))]}
-        )
+        raise errors.Invalid.on("file", _l("Only PDF, images (PNG, JPEG) and Office files can be attached."))
     if not upload.data:
-        raise errors.Invalid({"file": [str(_l("The file is empty."))]})
+        raise errors.Invalid.on("file", _l("The file is empty."))
     if len(upload.data) > MAX_BYTES:
-        raise errors.Invalid(
-            {"file": [str(_l("The file is larger than %(mb)d MB.", mb=MAX_BYTES // 1024 // 1024))]}
+        raise errors.Invalid.on(
+            "file", _l("The file is larger than %(mb)d MB.", mb=MAX_BYTES // 1024 // 1024)
         )
     content_type, magic = ALLOWED[ext]
     if not upload.data.startswith(magic):
-        raise errors.Invalid(
-            {"file": [str(_l("The file's content does not match its name (%(ext)s).", ext=ext))]}
-        )
+        raise errors.Invalid.on("file", _l("The file's content does not match its name (%(ext)s).", ext=ext))
     return content_type
 
 
@@ -80,23 +76,24 @@ def attach(
     if task.form_key not in TASK_KINDS:
         raise errors.Conflict(str(_l("Files cannot be attached to this task.")))
     if task.status != TaskStatus.OPEN or not task.is_for(user):
-        raise errors.Forbidden(
-            str(_l("Only the task's organisation can attach files while it is open."))
-        )
+        raise errors.Forbidden(str(_l("Only the task's organisation can attach files while it is open.")))
     kind = TASK_KINDS[task.form_key]
-    round_ = EvaluationRound.find(task.instance.scheme_year_id, RoundKind(task.scope))
+    year_id = task.instance.scheme_year_id
+    round_ = EvaluationRound.find(year_id, RoundKind(task.scope)) if year_id is not None else None
+    if round_ is None:
+        raise errors.Conflict(str(_l("Files cannot be attached to this task.")))
     indicator = db.session.scalar(
         select(Indicator).where(
             Indicator.scheme_year_id == task.instance.scheme_year_id, Indicator.code == indicator_code
         )
     )
     if indicator is None or (kind == "verification" and indicator.owner_id != task.org_id):
-        raise errors.Invalid({"indicator": [str(_l("Choose one of the task's indicators."))]})
+        raise errors.Invalid.on("indicator", _l("Choose one of the task's indicators."))
     city_id = task.org_id
     if kind == "verification":
         city = OrgUnit.by_code(city_code or "")
         if city is None or city.kind != OrgKind.CITY:
-            raise errors.Invalid({"city": [str(_l("Choose the city."))]})
+            raise errors.Invalid.on("city", _l("Choose the city."))
         city_id = city.id
     content_type = check_file(upload)
     digest = hashlib.sha256(upload.data).hexdigest()
@@ -137,9 +134,7 @@ def remove(evidence_id: int, user: User) -> Evidence:
         raise errors.NotFound(str(_l("There is no such file.")))
     task = InboxTask.by_guid(evidence.task_guid)
     if task is None or task.status != TaskStatus.OPEN or not task.is_for(user):
-        raise errors.Forbidden(
-            str(_l("Only the task's organisation can remove files while it is open."))
-        )
+        raise errors.Forbidden(str(_l("Only the task's organisation can remove files while it is open.")))
     db.session.delete(evidence)
     audit.record("evidence.removed", user, task_guid=evidence.task_guid, detail={"file": evidence.filename})
     db.session.flush()

@@ -25,8 +25,9 @@ from models.org import User
 from models.rules import scoring
 from models.scheme import Indicator, SchemeYear
 from models.workflow import InboxTask
-from webapp.domain import errors
+from webapp.domain import errors, sheets
 from webapp.domain.errors import WorkbookInvalid
+from webapp.domain.numbers import plain
 from webapp.domain.process import tasks as task_service
 from webapp.domain.system import excel as indicator_excel
 from webapp.domain.system.excel import RowError
@@ -64,8 +65,6 @@ REQUIRED = (CODE, CITY, SCORE, REASON)  # the columns the upload reads
 WRAPPED = {NAME, REPORTED, REASON}
 REASON_MAX = 2000  # as ScoreRowForm.reason
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _READ_ONLY_FILL = PatternFill("solid", fgColor="E7E6E6")
 _READ_ONLY_FONT = Font(color="595959")
 
@@ -114,16 +113,14 @@ def score_template(task: InboxTask, user: User) -> bytes:
     sheet = cast(Worksheet, workbook.active)
     sheet.title = SHEET
     sheet.append(HEADERS)
-    for cell in sheet[1]:
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    sheets.style_header(sheet[1])
     for row in _grid(task, user):
         indicator = indicators.get(row.get("code") or "")
         sheet.append(
             (
                 row.get("code") or "",
                 indicator.name if indicator else "",
-                _number(indicator.weight) if indicator else None,
+                plain(indicator.weight) if indicator else None,
                 row.get("city") or "",
                 row.get("reported") or "",
                 _score_cell(row.get("score")),
@@ -141,16 +138,12 @@ def score_template(task: InboxTask, user: User) -> bytes:
     return out.getvalue()
 
 
-def _number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def _score_cell(text: Any) -> Any:
     """A valid score as a number (Excel shows and sorts it as one); anything else as it was typed."""
     if text in (None, ""):
         return None
     try:
-        return _number(scoring.as_score(text))
+        return plain(scoring.as_score(text))
     except scoring.InvalidScore:
         return str(text)
 

@@ -27,7 +27,9 @@ from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit
 from models.rules.indicator_system import IndicatorRow, Problem, as_weight, check_system
 from models.scheme import Dimension, Indicator, IndicatorCoOwner, KeyPoint, Level, SchemeYear
+from webapp.domain import sheets
 from webapp.domain.errors import WorkbookInvalid
+from webapp.domain.numbers import plain
 from webapp.domain.system.queries import Subtotals, load_dimensions, subtotals
 from webapp.numbering import chinese_numeral
 
@@ -53,8 +55,6 @@ WRAPPED = {KP_NAME, NAME, CO_OWNERS, RULE}
 SUBTOTAL, TOTAL = "小计", "合计"
 CO_OWNER_SEPARATOR = "、"
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _SUBTOTAL_FONT = Font(bold=True)
 _SUBTOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 _NUMERAL = "一二三四五六七八九十百零〇0-9"
@@ -62,8 +62,6 @@ _DIMENSION_PREFIX = re.compile(rf"^[{_NUMERAL}]+\s*[、.．]\s*")
 _LEVEL_PREFIX = re.compile(rf"^[（(]\s*[{_NUMERAL}]+\s*[）)]\s*")
 _KEY_POINT_SUBTOTAL = re.compile(rf"^{SUBTOTAL}\s*[：:]\s*(\d+)\s*[.．、]")
 _CO_OWNER_SPLIT = re.compile(r"[、,，;；\n]")
-_SHEET_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
-_SHEET_TITLE_MAX = 31  # Excel refuses longer sheet names
 
 # Which cell a rule of models.rules.indicator_system is about.
 RULE_COLUMNS = {
@@ -131,7 +129,7 @@ def export_workbook(scheme_year: SchemeYear) -> bytes:
     _write_sheet(main, [line for block in blocks for line in block] + [_subtotal(TOTAL, sums.total)])
     taken = {SHEET.casefold()}
     for dimension, block in zip(dimensions, blocks, strict=True):
-        _write_sheet(workbook.create_sheet(_sheet_title(_dimension_label(dimension), taken)), block)
+        _write_sheet(workbook.create_sheet(sheets.sheet_title(_dimension_label(dimension), taken)), block)
     out = BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -166,7 +164,7 @@ def _indicator_line(dimension: Dimension, level: Level, point: KeyPoint, indicat
             point.name,
             indicator.code,
             indicator.name,
-            _number(indicator.weight),
+            plain(indicator.weight),
             indicator.unit,
             indicator.owner.short_name,
             co_owners,
@@ -178,19 +176,13 @@ def _indicator_line(dimension: Dimension, level: Level, point: KeyPoint, indicat
 def _subtotal(label: str, weight: Decimal) -> _Line:
     values: list[Any] = [None] * len(HEADERS)
     values[HEADERS.index(NAME)] = label
-    values[HEADERS.index(WEIGHT)] = _number(weight)
+    values[HEADERS.index(WEIGHT)] = plain(weight)
     return _Line(tuple(values), subtotal=True)
-
-
-def _number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _write_sheet(sheet: Worksheet, lines: Sequence[_Line]) -> None:
     sheet.append(HEADERS)
-    for cell in sheet[1]:
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    sheets.style_header(sheet[1])
     for line in lines:
         sheet.append(line.values)
         _style_row(sheet[sheet.max_row], line.subtotal)
@@ -211,18 +203,6 @@ def _style_row(cells: Sequence[Any], subtotal: bool) -> None:
             cell.alignment = Alignment(vertical="top", wrap_text=True)
         if subtotal:
             cell.font, cell.fill = _SUBTOTAL_FONT, _SUBTOTAL_FILL
-
-
-def _sheet_title(label: str, taken: set[str]) -> str:
-    """A valid, unused Excel sheet name for the label."""
-    base = _SHEET_FORBIDDEN.sub("_", label).strip("'")[:_SHEET_TITLE_MAX] or "Sheet"
-    title, n = base, 1
-    while title.casefold() in taken:
-        n += 1
-        suffix = f"({n})"
-        title = base[: _SHEET_TITLE_MAX - len(suffix)] + suffix
-    taken.add(title.casefold())
-    return title
 
 
 # ---------------------------------------------------------------- import
@@ -395,7 +375,7 @@ def _parse_row(
         excel_row=number,
         dimension=_DIMENSION_PREFIX.sub("", cells[DIMENSION]),
         level=_LEVEL_PREFIX.sub("", cells[LEVEL]),
-        key_point=_key_point_number(number, cells[KP_NUMBER], problems),
+        key_point=_key_pointplain(number, cells[KP_NUMBER], problems),
         key_point_name=cells[KP_NAME],
         code=cells[CODE],
         name=cells[NAME],
@@ -417,7 +397,7 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _key_point_number(number: int, text: str, problems: _Problems) -> int | None:
+def _key_pointplain(number: int, text: str, problems: _Problems) -> int | None:
     if not text:
         return None
     if re.fullmatch(r"\d+", text) and int(text) > 0:

@@ -1,17 +1,36 @@
-"""Reading a year's indicator system as one tree."""
+"""What the indicator system reads: a year's system as one tree, its check against the plan's rules,
+and the formation's lists (the declaration call's defaults, a department's declared rows, the
+comments and their handling, the office's declaration overview)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from models.db import db
+from models.formation import (
+    Declaration,
+    DeclarationCall,
+    DeclarationStatus,
+    Handling,
+    Phase,
+    SystemComment,
+    YearPhase,
+)
 from models.i18n import lazy_gettext as _l
+from models.org import OrgKind, OrgUnit
+from models.rules.indicator_system import IndicatorRow, SystemCheck, check_system
 from models.scheme import Dimension, Indicator, KeyPoint, Level, Scheme, SchemeYear
+from models.workflow import InboxTask, ProcessInstance, TaskStatus
 from webapp.domain.errors import NotFound
+from webapp.domain.localtime import LOCAL, local_end
+from webapp.domain.numbers import plain
 
 
 def find_scheme_year(scheme_code: str, year: int) -> SchemeYear:
@@ -19,7 +38,9 @@ def find_scheme_year(scheme_code: str, year: int) -> SchemeYear:
     scheme = Scheme.by_code(scheme_code)
     scheme_year = SchemeYear.find(scheme, year) if scheme else None
     if scheme_year is None:
-        raise NotFound(f"no indicator system for scheme {scheme_code!r} and year {year}")
+        raise NotFound(
+            str(_l("There is no indicator system for %(year)d.", year=year)), scheme=scheme_code, year=year
+        )
     return scheme_year
 
 
@@ -87,10 +108,6 @@ def subtotals(dimensions: list[Dimension]) -> Subtotals:
     return sums
 
 
-def _number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def export_tree(scheme_year: SchemeYear) -> dict:
     """The year's system as plain data (the `indicators export` JSON shape)."""
     dimensions = load_dimensions(scheme_year)
@@ -99,29 +116,29 @@ def export_tree(scheme_year: SchemeYear) -> dict:
         "year": scheme_year.year,
         "scheme": scheme_year.scheme.code,
         "status": scheme_year.status.value,
-        "total_weight": _number(sums.total),
+        "total_weight": plain(sums.total),
         "dimensions": [
             {
                 "code": d.code,
                 "number": d.number,
                 "name": d.name,
-                "weight": _number(sums.dimensions[d.id]),
+                "weight": plain(sums.dimensions[d.id]),
                 "levels": [
                     {
                         "code": lv.code,
                         "number": lv.number,
                         "name": lv.name,
-                        "weight": _number(sums.levels[lv.id]),
+                        "weight": plain(sums.levels[lv.id]),
                         "key_points": [
                             {
                                 "number": kp.number,
                                 "name": kp.name,
-                                "weight": _number(sums.key_points[kp.id]),
+                                "weight": plain(sums.key_points[kp.id]),
                                 "indicators": [
                                     {
                                         "code": i.code,
                                         "name": i.name,
-                                        "weight": _number(i.weight),
+                                        "weight": plain(i.weight),
                                         "owner_department": i.owner.code,
                                         "co_owners": [o.code for o in i.co_owners],
                                         "unit": i.unit,
@@ -203,3 +220,250 @@ def key_points(scheme_year: SchemeYear) -> list[KeyPoint]:
             select(KeyPoint).where(KeyPoint.scheme_year_id == scheme_year.id).order_by(KeyPoint.number)
         )
     )
+
+
+def departments() -> list[OrgUnit]:
+    """The evaluating departments in their usual order (an indicator's owner is one of them)."""
+    return list(
+        db.session.scalars(
+            select(OrgUnit).where(OrgUnit.kind == OrgKind.DEPARTMENT).order_by(OrgUnit.sort_order)
+        )
+    )
+
+
+def indicator(scheme_year: SchemeYear, code: str) -> Indicator:
+    """The year's indicator with this code (NotFound when there is none)."""
+    found = db.session.scalar(
+        select(Indicator).where(Indicator.scheme_year_id == scheme_year.id, Indicator.code == code)
+    )
+    if found is None:
+        raise NotFound(str(_l("There is no indicator %(code)s.", code=code)))
+    return found
+
+
+# ---------------------------------------------------------------- the plan's rules
+
+
+def system_rows(scheme_year: SchemeYear) -> list[IndicatorRow]:
+    return [
+        IndicatorRow(
+            code=i.code,
+            name=i.name,
+            weight=i.weight,
+            key_point=i.key_point.number,
+            owner=i.owner.code,
+            co_owners=tuple(o.code for o in i.co_owners),
+        )
+        for i in scheme_year.indicators()
+    ]
+
+
+def check_year(scheme_year: SchemeYear) -> SystemCheck:
+    """The year's system against the plan's rules (weights, key points, owners)."""
+    points = set(db.session.scalars(select(KeyPoint.number).where(KeyPoint.scheme_year_id == scheme_year.id)))
+    codes = {d.code for d in departments()}
+    return check_system(system_rows(scheme_year), points, codes, scheme_year.total_weight)
+
+
+def system_problems(scheme_year: SchemeYear) -> dict[str, list[str]]:
+    """The check's problems as form messages (none when the system is sound)."""
+    result = check_year(scheme_year)
+    return {} if result.ok else {"": [p.message for p in result.problems]}
+
+
+def future_date_problems(value: date | None, now: datetime) -> list[str]:
+    if value is not None and local_end(value) <= now:
+        return [str(_l("The date must be in the future."))]
+    return []
+
+
+def system_summary(scheme_year: SchemeYear) -> dict[str, Any]:
+    """What a formation decision page shows: the subtotals, the check, the declarations and comments."""
+    dims = load_dimensions(scheme_year)
+    comments = year_comments(scheme_year.id)
+    accepted = db.session.scalar(
+        select(func.count())
+        .select_from(Declaration)
+        .where(Declaration.scheme_year_id == scheme_year.id, Declaration.status == DeclarationStatus.ACCEPTED)
+    )
+    return {
+        "scheme_year": scheme_year,
+        "sums": subtotals(dims),
+        "problems": check_year(scheme_year).problems,
+        "accepted_declarations": accepted,
+        "comments_by_handling": {h: sum(1 for c in comments if c.handling == h) for h in Handling},
+    }
+
+
+# ---------------------------------------------------------------- declaration
+
+
+def declaration_call_defaults(scheme_year: SchemeYear) -> dict[str, Any]:
+    """The standard as last published, or the declaration phase's deadline for a first call."""
+    call = DeclarationCall.for_year(scheme_year.id)
+    if call is not None:
+        return {
+            "basis": call.basis,
+            "quantifiability": call.quantifiability,
+            "decomposition": call.decomposition,
+            "rewards_penalties": call.rewards_penalties,
+            "deadline": call.deadline.astimezone(LOCAL).date(),
+        }
+    phase = db.session.scalar(
+        select(YearPhase).where(
+            YearPhase.scheme_year_id == scheme_year.id, YearPhase.phase == Phase.DECLARATION
+        )
+    )
+    return {"deadline": phase.deadline.astimezone(LOCAL).date() if phase else None}
+
+
+def declared_rows(scheme_year: SchemeYear, department: OrgUnit) -> list[dict[str, Any]]:
+    """The department's declaration as rows, or what it owns in the year's draft (last year's
+    system, cloned) when it has declared nothing yet."""
+    existing = Declaration.find(scheme_year.id, department.id)
+    if existing is not None and existing.items:
+        return [
+            {
+                "key_point": str(item.key_point_number),
+                "name": item.name,
+                "proposed_weight": item.proposed_weight,
+                "unit": item.unit,
+                "method": item.method,
+                "target": item.target,
+                "basis_document": item.basis_document,
+                "data_source": item.data_source,
+            }
+            for item in existing.items
+        ]
+    return [
+        {
+            "key_point": str(i.key_point.number),
+            "name": i.name,
+            "proposed_weight": i.weight,
+            "unit": i.unit,
+            "method": i.scoring_rule,
+        }
+        for i in scheme_year.indicators()
+        if i.owner_id == department.id
+    ]
+
+
+def is_blank_row(row: Mapping[str, Any]) -> bool:
+    return not str(row.get("name") or "").strip() and row.get("proposed_weight") in (None, "")
+
+
+def declaration_problems(
+    points: Mapping[int, KeyPoint], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, list[str]]:
+    """Each declared row names its indicator, a key point of the year and a weight above 0 and at
+    most 1,000; blank rows are left out, but one row at least is declared."""
+    problems: dict[str, list[str]] = {}
+    for n, row in enumerate(rows):
+        if is_blank_row(row):
+            continue
+        if not str(row.get("name") or "").strip():
+            problems[f"indicators-{n}-name"] = [str(_l("Name the indicator."))]
+        number = str(row.get("key_point") or "")
+        if not number.isdigit() or int(number) not in points:
+            problems[f"indicators-{n}-key_point"] = [str(_l("Choose a key point from the list."))]
+        try:
+            weight = Decimal(str(row.get("proposed_weight")))
+        except (InvalidOperation, ValueError):
+            weight = None
+        if weight is None or not weight.is_finite() or not Decimal("0.01") <= weight <= 1000:
+            problems[f"indicators-{n}-proposed_weight"] = [str(_l("Propose a weight."))]
+    if all(is_blank_row(row) for row in rows):
+        problems["indicators"] = [str(_l("Declare at least one indicator."))]
+    return problems
+
+
+def declaration_overview(scheme_year: SchemeYear, now: datetime) -> list[dict[str, Any]]:
+    """Per department: its declaration's state, and whether it is late (the office's deadline view)."""
+    call = DeclarationCall.for_year(scheme_year.id)
+    declarations = {
+        d.department_id: d
+        for d in db.session.scalars(select(Declaration).where(Declaration.scheme_year_id == scheme_year.id))
+    }
+    declare_tasks = (
+        select(InboxTask)
+        .join(ProcessInstance, ProcessInstance.id == InboxTask.instance_id)
+        .where(ProcessInstance.scheme_year_id == scheme_year.id, InboxTask.element_id == "declare")
+    )
+    open_tasks = {
+        t.org_id: t for t in db.session.scalars(declare_tasks.where(InboxTask.status == TaskStatus.OPEN))
+    }
+    invited = {t.org_id for t in db.session.scalars(declare_tasks)}
+    deadline = call.deadline if call else None
+    rows = []
+    for dept in departments():
+        d = declarations.get(dept.id)
+        task = open_tasks.get(dept.id)
+        first_submission_late = bool(d and deadline and d.submitted_at and d.submitted_at > deadline)
+        overdue = bool(task and deadline and now > deadline)
+        rows.append(
+            {
+                "department": dept,
+                "declaration": d,
+                "task": task,
+                "late": overdue or first_submission_late,
+                "overdue": overdue,
+                "invited": dept.id in invited,
+            }
+        )
+    return rows
+
+
+# ---------------------------------------------------------------- comments and their handling
+
+
+def year_comments(scheme_year_id: int) -> list[SystemComment]:
+    return list(
+        db.session.scalars(
+            select(SystemComment)
+            .where(SystemComment.scheme_year_id == scheme_year_id)
+            .order_by(SystemComment.id)
+        )
+    )
+
+
+def comment_rows(scheme_year: SchemeYear) -> list[dict[str, Any]]:
+    """One empty comment row per indicator, named with its weight."""
+    return [
+        {"code": i.code, "indicator": f"{i.name}（{points_text(i.weight)}）", "comment": ""}
+        for i in scheme_year.indicators()
+    ]
+
+
+def handling_rows(scheme_year: SchemeYear) -> list[dict[str, Any]]:
+    """Every comment of the year with who wrote it, on what, and how it was handled so far."""
+    rows = []
+    for c in year_comments(scheme_year.id):
+        about = f"{c.indicator_code} {c.indicator_name}" if c.indicator_code else str(_l("General"))
+        rows.append(
+            {
+                "comment_id": str(c.id),
+                "comment": f"[{c.author_org.short_name} · {c.source.title}] {about}：{c.text}",
+                "handling": "" if c.handling == Handling.PENDING else c.handling.value,
+                "reason": c.handling_reason,
+            }
+        )
+    return rows
+
+
+def handling_problems(
+    comments: Mapping[str, SystemComment], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, list[str]]:
+    """A handling names every comment of the year once, each adopted, partly adopted or not."""
+    if {str(row.get("comment_id")) for row in rows} != set(comments) or len(rows) != len(comments):
+        return {"": [str(_l("The list of comments changed; reload the page."))]}
+    known = {h.value for h in Handling if h != Handling.PENDING}
+    problems: dict[str, list[str]] = {}
+    for n, row in enumerate(rows):
+        if row.get("handling") not in known:
+            problems[f"rows-{n}-handling"] = [str(_l("Say how the comment was handled."))]
+        elif (
+            row["handling"] in (Handling.PARTLY, Handling.NOT_ADOPTED)
+            and not str(row.get("reason") or "").strip()
+        ):
+            problems[f"rows-{n}-reason"] = [str(_l("Give the reason when a comment is not (fully) adopted."))]
+    return problems

@@ -2,7 +2,7 @@
  *
  * Each chart is an element with data-chart="ranking|radar|trend|heatmap" and data-source naming a
  * <script type="application/json"> block whose object holds that chart's numbers and translated labels
- * (built by webapp/services/dashboards.py). Charts draw on canvas and follow their container's size.
+ * (built by webapp/domain/results/dashboards.py). Charts draw on canvas and follow their container's size.
  * Tooltips render on the canvas too (renderMode "richText"), so no inline HTML styles meet the CSP.
  */
 (function () {

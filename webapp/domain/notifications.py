@@ -12,22 +12,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
-from flask_babel import force_locale, format_date
-from sqlalchemy import exists, func, insert, literal, or_, select, update
+from flask_babel import format_date
+from sqlalchemy import ColumnElement, Select, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from models.db import db, utcnow
+from models.db import db, load, rowcount, utcnow
 from models.evaluation import RoundKind
-from models.formation import Notification
 from models.i18n import gettext
 from models.i18n import lazy_gettext as _l
+from models.notification import Notification
 from models.org import OrgKind, OrgUnit, Role, User, UserRole
 from models.scheme import SchemeYear
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
 from webapp import mail
 from webapp.domain import audit, errors
-from workflows import events
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext "mark for extraction only" convention
@@ -121,23 +119,21 @@ def _insert_keyed(rows: list[dict[str, Any]]) -> set[tuple[int, str]]:
 
 
 def _mail(notes: list[Note], inserted: set[tuple[int, str]]) -> None:
-    """Queue an e-mail copy for every addressee with an address (sent after the commit)."""
+    """Queue an e-mail copy for every addressee with an address (sent after the commit, in the site's
+    language and with its address: the mail sender knows those settings)."""
     if not mail.configured():
         return
-    base = (current_app.config.get("MAIL_BASE_URL") or "").rstrip("/")
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        for note in notes:
-            addressed = [
-                u for u in note.users if u.email and (note.key is None or (u.id, note.key) in inserted)
-            ]
-            if not addressed:
-                continue
-            text = render(Notification(text=note.text, params=note.params))
-            subject = gettext("[Jixiao] %(text)s", text=text)[:200]
-            body = "\n\n".join(part for part in (text, base + note.link if note.link else "") if part)
-            for user in addressed:
-                if mail.queue(user.email, subject, body):
-                    note.mailed.append(user.username)
+    for note in notes:
+        addressed = [u for u in note.users if u.email and (note.key is None or (u.id, note.key) in inserted)]
+        emails = [u.email for u in addressed if u.email]
+        if not addressed:
+            continue
+
+        def text(note: Note = note) -> str:
+            return render(Notification(text=note.text, params=note.params))
+
+        queued = mail.queue_copy(emails, text, note.link)
+        note.mailed.extend(u.username for u, sent in zip(addressed, queued, strict=True) if sent)
 
 
 def write(notes: Iterable[Note], now: datetime | None = None) -> int:
@@ -197,7 +193,7 @@ def recipients(tasks: list[InboxTask]) -> dict[int, list[User]]:
     for t in tasks:
         if not t.assignee_id:
             orgs_by_role.setdefault(t.role, set()).add(t.org_id)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if assignee_ids:
         conditions.append(User.id.in_(assignee_ids))
     for role, org_ids in orgs_by_role.items():
@@ -315,7 +311,7 @@ def send_reminder(task: InboxTask, sender: User, now: datetime) -> int:
 
 def notify_results_published(scheme_year_id: int, kind: RoundKind, now: datetime) -> int:
     """A round's (or, at year end, the year's) results are published: tell the cities and departments."""
-    year = db.session.get(SchemeYear, scheme_year_id)
+    year = load(SchemeYear, scheme_year_id)
     users = db.session.scalars(
         select(User)
         .join(User.org)
@@ -337,14 +333,14 @@ def notify_results_published(scheme_year_id: int, kind: RoundKind, now: datetime
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(
+    return db.session.scalar(  # type: ignore[return-value]  # COUNT(*) is never NULL
         select(func.count())
         .select_from(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
     )
 
 
-def _mine(user: User):
+def _mine(user: User) -> Select[tuple[Notification]]:
     return select(Notification).where(Notification.user_id == user.id)
 
 
@@ -390,13 +386,12 @@ def mark_all_read(user: User, now: datetime) -> int:
         .values(read_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 # ---------------------------------------------------------------- messages thrown by processes
 
 
-@events.on("reminder")
 def remind(instance: ProcessInstance, payload: dict[str, Any], now: datetime) -> None:
     """A deadline passed with the task still open: tell the org's users (and, through the inbox, the office)."""
     role = Role(payload["role"]) if payload.get("role") else None

@@ -1,0 +1,69 @@
+"""The accounts' verbs called directly, as the sign-in page, the token endpoint and the CLI call them:
+a password is checked and every attempt recorded, repeated failures slow the account down, a
+password change names the field at fault, and a token maps back to its user."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from models.db import db, utcnow
+from models.org import LoginAttempt
+from tests.conftest import DEMO_PASSWORD
+from tests.domain.lookup import count, user
+from webapp.domain import errors
+from webapp.domain.accounts import operations as accounts
+from webapp.domain.accounts import tokens
+
+POLICY = accounts.ThrottlePolicy(max_failures=3, window_seconds=600, base_delay_seconds=30)
+
+
+def test_a_password_is_checked_every_attempt_recorded_and_failures_slow_the_account(ctx, demo):
+    assert accounts.authenticate(" office ", DEMO_PASSWORD, "10.0.0.1", POLICY) == user("office")
+    for _ in range(3):
+        assert accounts.authenticate("office", "wrong-password", "10.0.0.2", POLICY) is None
+    assert count(LoginAttempt) == 4
+    with pytest.raises(errors.Throttled) as slowed:
+        accounts.authenticate("office", DEMO_PASSWORD, "10.0.0.3", POLICY)
+    assert 0 < slowed.value.retry_after <= 30 and slowed.value.status == 429
+    assert count(LoginAttempt) == 4, "a refused attempt is not even tried"
+    assert accounts.authenticate("leader", DEMO_PASSWORD, "10.0.0.4", POLICY) == user("leader")
+
+
+def test_a_password_change_names_the_field_at_fault_and_ends_other_sessions(ctx, demo):
+    office = user("office")
+    before = office.session_token
+    for current, new, confirm, field in (
+        ("not-it", "Another-pass-2013", "Another-pass-2013", "current_password"),
+        (DEMO_PASSWORD, "short", "short", "new_password"),
+        (DEMO_PASSWORD, DEMO_PASSWORD, DEMO_PASSWORD, "new_password"),
+        (DEMO_PASSWORD, "my-office-pass-1", "my-office-pass-1", "new_password"),
+        (DEMO_PASSWORD, "Another-pass-2013", "Another-pass-2014", "confirm_password"),
+    ):
+        with pytest.raises(errors.Invalid) as refused:
+            accounts.change_password(office, current, new, confirm)
+        assert list(refused.value.fields) == [field]
+    assert office.check_password(DEMO_PASSWORD) and office.session_token == before
+    accounts.change_password(office, DEMO_PASSWORD, "Another-pass-2013", "Another-pass-2013")
+    assert office.check_password("Another-pass-2013") and office.session_token != before
+
+
+def test_a_token_belongs_to_its_user_until_it_expires(ctx, demo):
+    assert tokens.issue_token("expert1", "wrong-password", "10.0.0.5", POLICY) is None
+    token, row = tokens.issue_token("expert1", DEMO_PASSWORD, "10.0.0.5", POLICY)
+    assert tokens.user_for_token(token) == user("expert1") and token not in row.token_hash
+    assert tokens.user_for_token(token + "x") is None
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.flush()
+    assert tokens.user_for_token(token) is None
+
+
+def test_old_attempts_are_pruned(ctx, demo):
+    accounts.authenticate("office", "wrong-password", "10.0.0.6", POLICY)
+    old = LoginAttempt(
+        username="office", address="10.0.0.6", succeeded=False, at=utcnow() - timedelta(days=91)
+    )
+    db.session.add(old)
+    db.session.flush()
+    assert accounts.prune_login_attempts() == 1 and count(LoginAttempt) == 1
