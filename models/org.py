@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -75,6 +75,18 @@ OVERSIGHT_ROLES = frozenset({Role.LEADERSHIP, Role.OFFICE, Role.ADMIN})
 # Who manages processes (starts years, opens phases early, retries incidents, reminds).
 PROCESS_MANAGERS = (Role.OFFICE, Role.ADMIN)
 
+# The organisations a role's holder may belong to: a department's role in a department, a city's in
+# the city or one of its counterpart departments; an administrator anywhere.
+ROLE_ORG_KINDS: dict[Role, frozenset[OrgKind]] = {
+    Role.LEADERSHIP: frozenset({OrgKind.LEADERSHIP}),
+    Role.OFFICE: frozenset({OrgKind.OFFICE}),
+    Role.DEPARTMENT: frozenset({OrgKind.DEPARTMENT}),
+    Role.CITY: frozenset({OrgKind.CITY, OrgKind.COUNTERPART}),
+    Role.EXPERT: frozenset({OrgKind.EXPERT}),
+    Role.THIRD_PARTY: frozenset({OrgKind.THIRD_PARTY}),
+    Role.ADMIN: frozenset(OrgKind),
+}
+
 
 class OrgUnit(Model):
     __tablename__ = "org_unit"
@@ -138,6 +150,9 @@ class User(Model):
     # Rotated on password change so that every other session of the user ends.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_hex(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # set when an administrator created the account or reset its password: the user must choose
+    # their own at the next sign-in before doing anything else (the API refuses them a token)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -180,6 +195,10 @@ class User(Model):
         """Start years and processes, open phases early, deliver messages, retry incidents, remind."""
         return self.has_any_role(PROCESS_MANAGERS)
 
+    def can_administer_users(self) -> bool:
+        """Create accounts, give and take roles, deactivate, reset passwords, import users."""
+        return self.has_role(Role.ADMIN)
+
     def is_insider(self) -> bool:
         """The office, the leadership and admins: they see approved results before publication."""
         return self.has_any_role(OVERSIGHT_ROLES)
@@ -190,10 +209,19 @@ class User(Model):
         have = {row.role for row in self.role_rows}
         self.role_rows.extend(UserRole(role=r) for r in wanted if r not in have)
 
-    def set_password(self, password: str, *, password_hash: str | None = None) -> None:
+    def set_password(
+        self, password: str, *, password_hash: str | None = None, temporary: bool = False
+    ) -> None:
+        """A new password ends every other session; a temporary one (an administrator's) must be
+        replaced by the user at their next sign-in."""
         self.password_hash = password_hash or generate_password_hash(password)
-        self.session_token = secrets.token_hex(16)
+        self.end_sessions()
         self.password_changed_at = utcnow()
+        self.must_change_password = temporary
+
+    def end_sessions(self) -> None:
+        """Sign the user out everywhere: a session names the token, so a new token ends them all."""
+        self.session_token = secrets.token_hex(16)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

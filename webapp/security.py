@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user
 
 from models.i18n import lazy_gettext as _l
 from models.org import Role, User
 from webapp.domain.accounts import operations as accounts
+
+# What a user who must replace a temporary password may still reach.
+TEMPORARY_PASSWORD_ALLOWS = frozenset({"auth.change_password", "auth.logout", "static", "auth.set_language"})
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -41,6 +44,19 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     @app.before_request
     def remember_role() -> None:
         g.active_role = active_role()
+
+    @app.before_request
+    def temporary_password_first():
+        """A user holding an administrator's temporary password chooses their own before anything else."""
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint not in TEMPORARY_PASSWORD_ALLOWS
+            and request.blueprint != "api"
+        ):
+            flash(_l("Choose your own password before you continue."), "warning")
+            return redirect(url_for("auth.change_password"))
+        return None
 
     @app.context_processor
     def inject_role() -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 # One demo user per role, and the org they belong to.
@@ -40,6 +42,10 @@ ROUTES = {
     "/orgs/dalian": OVERSIGHT,
     "/orgs/fgw": OVERSIGHT | {"department"},
     "/admin/users": {"admin"},
+    "/admin/users/new": {"admin"},
+    "/admin/users/fgw": {"admin"},
+    "/admin/users/import": {"admin"},
+    "/admin/users/template.xlsx": {"admin"},
     "/account/password": EVERYONE,
     "/inbox/": EVERYONE,
     "/notifications/": EVERYONE,
@@ -88,8 +94,12 @@ def test_every_route_is_covered_by_the_access_table(app):
         # diagrams of a running year and of a task: checked in test_monitor.py
         "/monitor/<int:year>/diagram/<process_id>.bpmn",
         "/tasks/<guid>/diagram.bpmn",
+        "/admin/users/<username>",
     }
     posts = {
+        # the administrator's actions on a user: checked in test_admin_users.py
+        "/admin/users/<username>/active",
+        "/admin/users/<username>/password",
         "/indicators/<int:year>/import",
         "/indicators/<int:year>/compose",
         "/indicators/<int:year>/indicator/<code>/delete",
@@ -151,7 +161,7 @@ def test_every_api_route_is_in_the_openapi_document(app):
     from webapp.api.openapi import openapi_document
 
     documented = {
-        "/api" + path.replace("{id}", "<guid>").replace("{year}", "<int:year>")
+        "/api" + re.sub(r"\{(\w+)\}", r"<\1>", path.replace("{id}", "<guid>").replace("{year}", "<int:year>"))
         for path in openapi_document()["paths"]
     } | {"/api/openapi.json"}
     api_rules = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}

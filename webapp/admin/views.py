@@ -1,12 +1,69 @@
+"""The administrator's pages: users and roles (create, change, deactivate, reset a password, import)."""
+
 from __future__ import annotations
 
-from flask import render_template
+from io import BytesIO
 
-from models.org import Role
+from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from models.i18n import lazy_gettext as _l
+from models.org import Role, User
 from webapp.access import roles_required
 from webapp.admin import bp
+from webapp.admin.forms import AccountForm, ImportForm
+from webapp.domain import errors
+from webapp.domain.accounts import excel as users_excel
 from webapp.domain.accounts import queries as directory
+from webapp.domain.accounts import users as accounts
+from webapp.errors import render_error
 from webapp.lifecycle import page
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def _account_form(user: User | None = None) -> AccountForm:
+    form = AccountForm(
+        data=(
+            {
+                "username": user.username,
+                "display_name": user.display_name,
+                "org": user.org.code,
+                "roles": [r.value for r in user.roles],
+                "email": user.email or "",
+            }
+            if user is not None and request.method == "GET"
+            else None
+        )
+    )
+    groups: dict[str, list[SelectChoice]] = {}
+    for unit in directory.all_units():
+        groups.setdefault(unit.kind.title, []).append(SelectChoice(unit.code, unit.name))
+    form.org.choices = groups
+    form.roles.choices = [SelectChoice(r.value, r.title) for r in Role]
+    return form
+
+
+def _values(form: AccountForm) -> dict:
+    return {
+        "display_name": form.display_name.data or "",
+        "org": accounts.find_org(form.org.data),
+        "roles": [Role(code) for code in form.roles.data or []],
+        "email": form.email.data or None,
+    }
+
+
+def _put_on_form(form: AccountForm, exc: errors.DomainError) -> None:
+    for name, messages in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            form.form_errors.append("；".join(messages))
+    if not exc.fields:
+        form.form_errors.append(exc.message)
 
 
 @bp.route("/users")
@@ -14,3 +71,112 @@ from webapp.lifecycle import page
 @page
 def users():
     return render_template("admin/users.html", users=directory.all_users())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+@page
+def new_user():
+    form = _account_form()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user, password = accounts.create_user(
+                current_user, username=form.username.data or "", **_values(form)
+            )
+        except errors.Invalid as exc:
+            _put_on_form(form, exc)
+            status = 422
+        else:
+            return render_template("admin/password_issued.html", user=user, password=password, created=True)
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/user_form.html", form=form, user=None), status
+
+
+@bp.route("/users/<username>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+@page
+def edit_user(username: str):
+    user = accounts.find_user(username)
+    form = _account_form(user)
+    del form.username  # it names the account; it never changes
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(current_user, user, **_values(form))
+        except (errors.Invalid, errors.Conflict) as exc:
+            _put_on_form(form, exc)
+            status = 422
+        else:
+            flash(_l("%(name)s is saved.", name=user.display_name), "success")
+            return redirect(url_for("admin.edit_user", username=user.username))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/user_form.html", form=form, user=user), status
+
+
+def _back_to_user(exc: errors.DomainError, username: str):
+    """A refused action on a user: its page again, with the reason."""
+    if isinstance(exc, errors.Conflict):
+        flash(exc.message, "danger")
+        return redirect(url_for("admin.edit_user", username=username))
+    return render_error(exc.status, exc.message)
+
+
+@bp.route("/users/<username>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
+@page(refused=_back_to_user)
+def set_active(username: str):
+    user = accounts.find_user(username)
+    active = request.form.get("active") == "1"
+    accounts.set_active(current_user, user, active)
+    message = (
+        _l("%(name)s can sign in again.", name=user.display_name)
+        if active
+        else _l(
+            "%(name)s is deactivated: their sessions and API tokens no longer work.", name=user.display_name
+        )
+    )
+    flash(message, "success")
+    return redirect(url_for("admin.edit_user", username=user.username))
+
+
+@bp.route("/users/<username>/password", methods=["POST"])
+@roles_required(Role.ADMIN)
+@page(refused=_back_to_user)
+def reset_password(username: str):
+    user = accounts.find_user(username)
+    password = accounts.reset_password(current_user, user)
+    # shown on this page only: never put in a flash message (the session cookie is signed, not secret)
+    return render_template("admin/password_issued.html", user=user, password=password, created=False)
+
+
+@bp.route("/users/template.xlsx")
+@roles_required(Role.ADMIN)
+@page
+def users_template():
+    return send_file(
+        BytesIO(users_excel.template()), mimetype=XLSX, as_attachment=True, download_name="用户导入模板.xlsx"
+    )
+
+
+def _import_refused(exc: errors.DomainError):
+    if isinstance(exc, errors.WorkbookInvalid):
+        return render_template("admin/import.html", form=ImportForm(), problems=exc.rows), 422
+    return render_error(exc.status, exc.message)
+
+
+@bp.route("/users/import", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+@page(refused=_import_refused)
+def import_users():
+    form = ImportForm()
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("admin/import.html", form=form, problems=[]), status
+    data = form.workbook.data.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise errors.TooLarge(str(_l("The file is larger than %(mb)d MB.", mb=MAX_UPLOAD // 1024 // 1024)))
+    created = users_excel.import_users(current_user, data)
+    return render_template("admin/import_done.html", created=created)

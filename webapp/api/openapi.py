@@ -22,6 +22,40 @@ ERROR = {
         }
     },
 }
+ROLE_CODES = ["leadership", "office", "department", "city", "expert", "third_party", "admin"]
+USER = {
+    "type": "object",
+    "properties": {
+        "username": {"type": "string"},
+        "display_name": {"type": "string"},
+        "email": {"type": ["string", "null"]},
+        "org": {"type": "string", "description": "the organisation's code"},
+        "roles": {"type": "array", "items": {"type": "string", "enum": ROLE_CODES}},
+        "active": {"type": "boolean"},
+        "must_change_password": {"type": "boolean"},
+    },
+}
+USER_INPUT = {
+    "type": "object",
+    "required": ["username", "display_name", "org", "roles"],
+    "properties": {
+        "username": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{1,63}$"},
+        "display_name": {"type": "string", "maxLength": 100},
+        "email": {"type": ["string", "null"]},
+        "org": {"type": "string"},
+        "roles": {"type": "array", "items": {"type": "string", "enum": ROLE_CODES}},
+    },
+}
+USER_CHANGE = {
+    "type": "object",
+    "properties": {
+        "display_name": {"type": "string", "maxLength": 100},
+        "email": {"type": ["string", "null"]},
+        "org": {"type": "string"},
+        "roles": {"type": "array", "items": {"type": "string", "enum": ROLE_CODES}},
+        "active": {"type": "boolean"},
+    },
+}
 TASK = {
     "type": "object",
     "properties": {
@@ -105,7 +139,7 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR, "Task": TASK, "TaskDetail": TASK_DETAIL},
+            "schemas": {"Error": ERROR, "Task": TASK, "TaskDetail": TASK_DETAIL, "User": USER},
         },
         "paths": {
             "/v1/tokens": {
@@ -315,6 +349,68 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "401": _error("No valid bearer token"),
                         "403": _error("Not the office or an admin"),
+                    },
+                }
+            },
+            "/v1/users": {
+                "get": {
+                    "summary": "Every account with its organisation and roles (admin)",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}
+                                },
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not an admin"),
+                    },
+                },
+                "post": {
+                    "summary": "Create an account (admin); the answer carries its temporary password, shown only once",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": USER_INPUT}},
+                    },
+                    "responses": {
+                        "201": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "user": {"$ref": "#/components/schemas/User"},
+                                    "temporary_password": {"type": "string"},
+                                },
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not an admin"),
+                        "422": _error("A field breaks a rule (named in `fields`)"),
+                    },
+                },
+            },
+            "/v1/users/{username}": {
+                "patch": {
+                    "summary": "Change an account (admin): name, e-mail, organisation, roles, active",
+                    "parameters": [
+                        {"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": USER_CHANGE}},
+                    },
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "properties": {"user": {"$ref": "#/components/schemas/User"}}}
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not an admin"),
+                        "404": _error("No such user"),
+                        "409": _error(
+                            "The change would leave no active administrator, or deactivates yourself"
+                        ),
+                        "422": _error("A field breaks a rule (named in `fields`)"),
                     },
                 }
             },

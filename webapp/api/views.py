@@ -7,6 +7,7 @@ from flask import g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from models.i18n import lazy_gettext as _l
+from models.org import Role, User
 from models.workflow import (
     InboxTask,
     TaskStatus,
@@ -15,7 +16,9 @@ from webapp import lifecycle
 from webapp.api import bp
 from webapp.api.openapi import openapi_document
 from webapp.domain import errors
+from webapp.domain.accounts import queries as directory
 from webapp.domain.accounts import tokens
+from webapp.domain.accounts import users as accounts
 from webapp.domain.process import inbox as inbox_service
 from webapp.domain.process import monitor as monitor_service
 from webapp.domain.process import tasks as task_service
@@ -247,3 +250,85 @@ def year_results(year: int):
         record = results.annual_result(scheme_year.id)
         annual = {**record.results, "published": record.published_at is not None}
     return jsonify({"year": year, "rounds": rounds, "annual": annual})
+
+
+# ---------------------------------------------------------------- users and roles (admins)
+
+
+def _account_json(user: User) -> dict:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "org": user.org.code,
+        "roles": [r.value for r in user.roles],
+        "active": user.active,
+        "must_change_password": user.must_change_password,
+    }
+
+
+def _roles_of(data: dict) -> list[Role]:
+    values = data.get("roles")
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise errors.Invalid.on("roles", _l("Give the roles as a list of role codes."))
+    roles, unknown = accounts.parse_roles(values)
+    if unknown:
+        raise errors.Invalid.on("roles", _l("Unknown roles: %(roles)s", roles="、".join(unknown)))
+    return roles
+
+
+def _text_of(data: dict, name: str, default: str = "") -> str:
+    value = data.get(name, default)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise errors.Invalid.on(name, _l("Give this as text."))
+    return value
+
+
+@bp.get("/v1/users")
+@api_login_required
+@endpoint
+def list_users():
+    errors.forbid_unless(g.api_user.can_administer_users(), _l("Only administrators manage users."))
+    return jsonify({"users": [_account_json(u) for u in directory.all_users()]})
+
+
+@bp.post("/v1/users")
+@api_login_required
+@endpoint
+def create_user():
+    errors.forbid_unless(g.api_user.can_administer_users(), _l("Only administrators manage users."))
+    data = json_body()
+    user, password = accounts.create_user(
+        g.api_user,
+        username=_text_of(data, "username"),
+        display_name=_text_of(data, "display_name"),
+        org=accounts.find_org(_text_of(data, "org")),
+        roles=_roles_of(data),
+        email=_text_of(data, "email") or None,
+    )
+    return jsonify({"user": _account_json(user), "temporary_password": password}), 201
+
+
+@bp.patch("/v1/users/<username>")
+@api_login_required
+@endpoint
+def change_user(username: str):
+    errors.forbid_unless(g.api_user.can_administer_users(), _l("Only administrators manage users."))
+    user = accounts.find_user(username)
+    data = json_body()
+    if any(name in data for name in ("display_name", "email", "org", "roles")):
+        accounts.update_user(
+            g.api_user,
+            user,
+            display_name=_text_of(data, "display_name", user.display_name),
+            org=accounts.find_org(_text_of(data, "org", user.org.code)),
+            roles=_roles_of(data) if "roles" in data else user.roles,
+            email=_text_of(data, "email", user.email or "") or None,
+        )
+    if "active" in data:
+        if not isinstance(data["active"], bool):
+            raise errors.Invalid.on("active", _l("Give true or false."))
+        accounts.set_active(g.api_user, user, data["active"])
+    return jsonify({"user": _account_json(user)})

@@ -44,3 +44,8 @@ def all_users() -> list[User]:
             .options(selectinload(User.org), selectinload(User.role_rows))
         )
     )
+
+
+def all_units() -> list[OrgUnit]:
+    """Every organisation (counterpart departments too), by kind and in their usual order."""
+    return list(db.session.scalars(select(OrgUnit).order_by(OrgUnit.kind, OrgUnit.sort_order, OrgUnit.code)))

@@ -9,7 +9,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from models.db import db, utcnow
+from models.i18n import lazy_gettext as _l
 from models.org import ApiToken, User
+from webapp.domain import errors
 from webapp.domain.accounts import operations as accounts
 
 TOKEN_LIFETIME = timedelta(hours=12)
@@ -26,6 +28,8 @@ def issue_token(
     user = accounts.authenticate(username, password, address, policy)
     if user is None:
         return None
+    if user.must_change_password:
+        raise errors.Forbidden(str(_l("Sign in to the web once and choose your own password first.")))
     token = secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=_hash(token), expires_at=utcnow() + TOKEN_LIFETIME)
     db.session.add(row)
@@ -36,6 +40,6 @@ def issue_token(
 def user_for_token(token: str) -> User | None:
     """The active user a valid, unexpired token belongs to."""
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
-    if row is None or row.expires_at <= utcnow() or not row.user.active:
+    if row is None or row.expires_at <= utcnow() or not row.user.active or row.user.must_change_password:
         return None
     return row.user

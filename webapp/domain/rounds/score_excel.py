@@ -29,8 +29,7 @@ from webapp.domain import errors, sheets
 from webapp.domain.errors import WorkbookInvalid
 from webapp.domain.numbers import plain
 from webapp.domain.process import tasks as task_service
-from webapp.domain.system import excel as indicator_excel
-from webapp.domain.system.excel import RowError
+from webapp.domain.sheets import RowError
 from workflows.forms.values import raw_values
 
 __all__ = [
@@ -163,35 +162,23 @@ def _style_row(cells: Sequence[Any]) -> None:
 # ---------------------------------------------------------------- import
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[RowError] = []
-
-    def add(self, row: int, column: str, reason: Any) -> None:
-        self.items.append(RowError(SHEET, row, column, str(reason)))
-
-    def sorted(self) -> list[RowError]:
-        order = {h: i for i, h in enumerate(HEADERS)}
-        return sorted(self.items, key=lambda e: (e.row, order.get(e.column, -1)))
-
-
 def apply_template(task: InboxTask, user: User, data: bytes) -> InboxTask:
     """Keep the workbook's scores as the task's draft, or raise WorkbookInvalid with every problem."""
     _check(task, user)
-    values = indicator_excel.read_sheet(data, SHEET, WorkbookInvalid)
-    columns = _header_columns(values[0] if values else ())
+    values = sheets.read_sheet(data, SHEET, WorkbookInvalid)
+    columns = sheets.header_columns(values[0] if values else (), REQUIRED, SHEET, WorkbookInvalid)
     grid = _grid(task, user)
     weights = {code: i.weight for code, i in _indicators(task).items()}
     rows = {(r.get("code") or "", r.get("city") or ""): r for r in grid}
     codes, cities = {code for code, _city in rows}, {city for _code, city in rows}
-    problems = _Problems()
+    problems = sheets.Problems(SHEET, HEADERS)
     seen: dict[tuple[str, str], int] = {}
     filled: dict[tuple[str, str], tuple[str, str]] = {}
     for number, raw in enumerate(values[1:], start=2):
         cells = {h: raw[i] if i < len(raw) else None for h, i in columns.items()}
-        if not any(_text(v) for v in cells.values()):
+        if not any(sheets.cell_text(v) for v in cells.values()):
             continue
-        key = (_text(cells[CODE]), _text(cells[CITY]))
+        key = (sheets.cell_text(cells[CODE]), sheets.cell_text(cells[CITY]))
         if not _known(number, key, rows, codes, cities, problems):
             continue
         if key in seen:
@@ -229,7 +216,7 @@ def _known(
     rows: dict[tuple[str, str], dict[str, Any]],
     codes: set[str],
     cities: set[str],
-    problems: _Problems,
+    problems: sheets.Problems,
 ) -> bool:
     """Whether the row's (code, city) is one of the grid's; each unknown part is reported on its cell."""
     code, city = key
@@ -249,7 +236,11 @@ def _known(
 
 
 def _checked(
-    number: int, key: tuple[str, str], cells: dict[str, Any], weight: Decimal | None, problems: _Problems
+    number: int,
+    key: tuple[str, str],
+    cells: dict[str, Any],
+    weight: Decimal | None,
+    problems: sheets.Problems,
 ) -> tuple[str, str] | None:
     """The row's (score, reason) as the draft keeps them, or None after reporting its problems."""
     subject = _subject(*key)
@@ -257,7 +248,7 @@ def _checked(
     if weight is None:  # a stale draft names an indicator the year no longer has
         problems.add(number, CODE, _l("The list of scores changed; reload the page."))
         return None
-    reason = _text(cells[REASON])
+    reason = sheets.cell_text(cells[REASON])
     if len(reason) > REASON_MAX:
         problems.add(number, REASON, _l("At most %(n)d characters are allowed here.", n=REASON_MAX))
     raw = cells[SCORE]
@@ -277,27 +268,3 @@ def _checked(
     if len(problems.items) > found:
         return None
     return format(score, "f"), reason
-
-
-def _header_columns(header: tuple[Any, ...]) -> dict[str, int]:
-    """Column index of every header the upload reads; raises when any is missing."""
-    found: dict[str, int] = {}
-    for index, value in enumerate(header):
-        found.setdefault(_text(value), index)
-    missing = [h for h in REQUIRED if h not in found]
-    if missing:
-        raise WorkbookInvalid(
-            [
-                RowError(SHEET, 1, h, str(_l("The header row has no column “%(column)s”.", column=h)))
-                for h in missing
-            ]
-        )
-    return {h: found[h] for h in REQUIRED}
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a code typed as 12 comes back as 12.0
-    return str(value).strip()

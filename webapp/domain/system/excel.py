@@ -16,7 +16,7 @@ from decimal import Decimal
 from io import BytesIO
 from typing import Any, cast
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -30,6 +30,7 @@ from models.scheme import Dimension, Indicator, IndicatorCoOwner, KeyPoint, Leve
 from webapp.domain import sheets
 from webapp.domain.errors import WorkbookInvalid
 from webapp.domain.numbers import plain
+from webapp.domain.sheets import Problems, RowError, cell_text, header_columns, read_sheet
 from webapp.domain.system.queries import Subtotals, load_dimensions, subtotals
 from webapp.numbering import chinese_numeral
 
@@ -91,14 +92,6 @@ MAX_LENGTHS = {
 }
 # Rules that compare rows with each other; the others are checked one row at a time.
 CROSS_ROW_RULES = frozenset({"code_unique", "name_unique", "key_point_empty", "weight_total"})
-
-
-@dataclass(frozen=True)
-class RowError:
-    sheet: str
-    row: int  # the Excel row number; 0 when the problem is about the file or the whole system
-    column: str  # the Chinese header, or "" when it is about the whole row
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -247,25 +240,6 @@ class _Sheet:
     total_row: int = 0
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[RowError] = []
-        self.cells: set[tuple[int, str]] = set()
-
-    def add(self, row: int, column: str, reason: Any) -> None:
-        self.items.append(RowError(SHEET, row, column, str(reason)))
-        self.cells.add((row, column))
-
-    def add_once(self, row: int, column: str, reason: Any) -> None:
-        """Add unless the cell already has a problem (the system rules repeat some row checks)."""
-        if (row, column) not in self.cells:
-            self.add(row, column, reason)
-
-    def sorted(self) -> list[RowError]:
-        order = {h: i for i, h in enumerate(HEADERS)}
-        return sorted(self.items, key=lambda e: (e.row, order.get(e.column, -1)))
-
-
 def import_workbook(scheme_year: SchemeYear, data: bytes) -> ImportSummary:
     """Replace the year's tiers and indicators by the workbook's, or raise WorkbookInvalid with every problem."""
     if not scheme_year.status.editable:
@@ -275,9 +249,9 @@ def import_workbook(scheme_year: SchemeYear, data: bytes) -> ImportSummary:
         )
         raise WorkbookInvalid([RowError("", 0, "", str(reason))])
     values = read_sheet(data, SHEET)
-    columns = _header_columns(values[0] if values else ())
+    columns = header_columns(values[0] if values else (), HEADERS, SHEET)
     departments = list(db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.DEPARTMENT)))
-    problems = _Problems()
+    problems = Problems(SHEET, HEADERS)
     sheet = _read_indicators(values, columns, departments, problems)
     _check_levels(sheet.rows, problems)
     _check_key_points(sheet.rows, problems)
@@ -287,51 +261,12 @@ def import_workbook(scheme_year: SchemeYear, data: bytes) -> ImportSummary:
     return _replace_system(scheme_year, sheet.rows)
 
 
-def read_sheet(
-    data: bytes, sheet: str, invalid: type[WorkbookInvalid] | None = None
-) -> list[tuple[Any, ...]]:
-    """Every row of one sheet of an uploaded workbook; `invalid` (default WorkbookInvalid) when unreadable."""
-    error = invalid or WorkbookInvalid
-    unreadable = [RowError("", 0, "", str(_l("The file is not a readable Excel workbook (.xlsx).")))]
-    try:
-        workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds of error for a file that is not a workbook
-        raise error(unreadable) from exc
-    try:
-        if sheet not in workbook.sheetnames:
-            reason = _l("The workbook has no sheet named “%(sheet)s”.", sheet=sheet)
-            raise error([RowError(sheet, 0, "", str(reason))])
-        rows = workbook[sheet]
-        rows.reset_dimensions()  # read-only mode trusts the size the file declares, which some tools get wrong
-        return list(rows.iter_rows(values_only=True))
-    except error:
-        raise
-    except Exception as exc:  # the sheet itself is parsed lazily and may be broken
-        raise error(unreadable) from exc
-    finally:
-        workbook.close()
-
-
-def _header_columns(header: tuple[Any, ...]) -> dict[str, int]:
-    """Column index of every header; raises when any is missing (no row can be read without them)."""
-    found = {_text(value): index for index, value in enumerate(header) if _text(value)}
-    missing = [h for h in HEADERS if h not in found]
-    if missing:
-        raise WorkbookInvalid(
-            [
-                RowError(SHEET, 1, h, str(_l("The header row has no column “%(column)s”.", column=h)))
-                for h in missing
-            ]
-        )
-    return {h: found[h] for h in HEADERS}
-
-
 def _read_indicators(
-    values: list[tuple[Any, ...]], columns: dict[str, int], departments: list[OrgUnit], problems: _Problems
+    values: list[tuple[Any, ...]], columns: dict[str, int], departments: list[OrgUnit], problems: Problems
 ) -> _Sheet:
     sheet = _Sheet()
     for number, raw in enumerate(values[1:], start=2):
-        cells = {h: _text(raw[i]) if i < len(raw) else "" for h, i in columns.items()}
+        cells = {h: cell_text(raw[i]) if i < len(raw) else "" for h, i in columns.items()}
         if not any(cells.values()):
             continue
         if _is_subtotal(cells):
@@ -357,7 +292,7 @@ def _note_subtotal(sheet: _Sheet, number: int, label: str) -> None:
 
 
 def _parse_row(
-    number: int, cells: dict[str, str], raw_weight: Any, departments: list[OrgUnit], problems: _Problems
+    number: int, cells: dict[str, str], raw_weight: Any, departments: list[OrgUnit], problems: Problems
 ) -> _Row:
     for header in (DIMENSION, LEVEL, KP_NUMBER, KP_NAME, CODE, NAME, WEIGHT, OWNER):
         if not cells[header]:
@@ -375,7 +310,7 @@ def _parse_row(
         excel_row=number,
         dimension=_DIMENSION_PREFIX.sub("", cells[DIMENSION]),
         level=_LEVEL_PREFIX.sub("", cells[LEVEL]),
-        key_point=_key_pointplain(number, cells[KP_NUMBER], problems),
+        key_point=_key_point_number(number, cells[KP_NUMBER], problems),
         key_point_name=cells[KP_NAME],
         code=cells[CODE],
         name=cells[NAME],
@@ -389,15 +324,7 @@ def _parse_row(
     )
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a code or number typed as 12 comes back as 12.0
-    return str(value).strip()
-
-
-def _key_pointplain(number: int, text: str, problems: _Problems) -> int | None:
+def _key_point_number(number: int, text: str, problems: Problems) -> int | None:
     if not text:
         return None
     if re.fullmatch(r"\d+", text) and int(text) > 0:
@@ -406,7 +333,7 @@ def _key_pointplain(number: int, text: str, problems: _Problems) -> int | None:
     return None
 
 
-def _weight(number: int, raw: Any, text: str, problems: _Problems) -> Decimal | None:
+def _weight(number: int, raw: Any, text: str, problems: Problems) -> Decimal | None:
     if not text:
         return None
     weight = None if isinstance(raw, bool) else as_weight(raw)
@@ -416,7 +343,7 @@ def _weight(number: int, raw: Any, text: str, problems: _Problems) -> Decimal | 
 
 
 def _resolve(
-    number: int, column: str, text: str, departments: list[OrgUnit], problems: _Problems
+    number: int, column: str, text: str, departments: list[OrgUnit], problems: Problems
 ) -> OrgUnit | None:
     """The department whose code, short name or name the text is; codes win, a shared name is ambiguous."""
     by_code = [d for d in departments if d.code == text]
@@ -434,7 +361,7 @@ def _resolve(
     return None
 
 
-def _check_levels(rows: list[_Row], problems: _Problems) -> None:
+def _check_levels(rows: list[_Row], problems: Problems) -> None:
     """A level sits under one dimension: the first row that names it decides which."""
     first: dict[str, _Row] = {}
     for row in rows:
@@ -451,7 +378,7 @@ def _check_levels(rows: list[_Row], problems: _Problems) -> None:
             problems.add(row.excel_row, LEVEL, message)
 
 
-def _check_key_points(rows: list[_Row], problems: _Problems) -> None:
+def _check_key_points(rows: list[_Row], problems: Problems) -> None:
     """A key point number names one key point under one level: the first row that uses it decides."""
     first: dict[int, _Row] = {}
     for row in rows:
@@ -476,7 +403,7 @@ def _check_key_points(rows: list[_Row], problems: _Problems) -> None:
             problems.add(row.excel_row, KP_NAME, message)
 
 
-def _check_system(sheet: _Sheet, departments: set[str], total: Decimal, problems: _Problems) -> None:
+def _check_system(sheet: _Sheet, departments: set[str], total: Decimal, problems: Problems) -> None:
     """The shared rules of models.rules.indicator_system, each problem put on the row it is about."""
     for row in sheet.rows:  # one row at a time, so a problem lands on its row even when codes repeat
         points = {row.key_point} if row.key_point is not None else set()
