@@ -41,6 +41,7 @@ from models.scheme import (
 )
 from models.workflow import (
     AuditEvent,
+    DefinitionDraft,
     InboxTask,
     InstanceStatus,
     ProcessDefinition,
@@ -74,6 +75,7 @@ __all__ = [
     "YearPhase",
     "ApiToken",
     "AuditEvent",
+    "DefinitionDraft",
     "InboxTask",
     "InstanceStatus",
     "ProcessDefinition",

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from models.db import JSONText, Model, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
 from models.org import OrgUnit, Role, User
+from models.scheme import SchemeYear
 
 
 class InstanceStatus(enum.StrEnum):
@@ -82,8 +83,37 @@ class ProcessDefinition(Model):
     scheme_year_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_year.id"), index=True)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # what changed and why, as the administrator who deployed it said
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     deployed_by: Mapped[User | None] = relationship()
+    scheme_year: Mapped[SchemeYear | None] = relationship()
+
+
+class DefinitionDraft(Model):
+    """A year's diagram being revised before it is deployed: one per process and year, kept as the
+    administrator last saved it (problems and all); deploying it makes an immutable version."""
+
+    __tablename__ = "definition_draft"
+    __table_args__ = (UniqueConstraint("scheme_year_id", "process_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"), index=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # the deployed version the draft started from (or was last deployed as)
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    scheme_year: Mapped[SchemeYear] = relationship()
+    based_on: Mapped[ProcessDefinition | None] = relationship()
+    updated_by: Mapped[User | None] = relationship()
+
+    @property
+    def changed(self) -> bool:
+        """Whether it differs from the version it is based on."""
+        return self.based_on is None or self.based_on.bpmn_xml != self.bpmn_xml
 
 
 class ProcessInstance(Model):
@@ -287,8 +317,6 @@ def inbox_query(
     completed: tasks the user completed. Each filter narrows an indexed scan of the user's rows
     (ix_inbox_task_open_role_org, ix_inbox_task_completed_by_at), so history does not slow it.
     """
-    from models.scheme import SchemeYear
-
     sort = sort or ("completed" if status == "completed" else "due")
     query = select(InboxTask)
     if status == "completed":

@@ -123,3 +123,10 @@ def csrf_token_from(html: str) -> str:
     )
     assert match, "no csrf_token in the page"
     return match.group(1)
+
+
+def bearer(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+    """The Authorization header of a fresh API token for the demo user."""
+    response = client.post("/api/v1/tokens", json={"username": username, "password": password})
+    assert response.status_code == 201, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}

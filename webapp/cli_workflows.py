@@ -30,7 +30,12 @@ def deploy_command(files: tuple[Path, ...], username: str | None) -> None:
     try:
         for path in paths:
             definition, created = engine.deploy(
-                path.read_bytes(), source_name=path.name, user=user, known_forms=forms.known_keys(), at=at
+                path.read_bytes(),
+                source_name=path.name,
+                user=user,
+                known_forms=forms.known_keys(),
+                require_layout=True,  # what is deployed, bpmn-js must be able to draw
+                at=at,
             )
             state = "deployed" if created else "unchanged"
             click.echo(f"{definition.process_id:32} v{definition.version:<4} {state:10} {path.name}")

@@ -46,6 +46,7 @@ ROUTES = {
     "/admin/users/fgw": {"admin"},
     "/admin/users/import": {"admin"},
     "/admin/users/template.xlsx": {"admin"},
+    "/admin/processes/2012": {"admin"},
     "/account/password": EVERYONE,
     "/inbox/": EVERYONE,
     "/notifications/": EVERYONE,
@@ -95,8 +96,14 @@ def test_every_route_is_covered_by_the_access_table(app):
         "/monitor/<int:year>/diagram/<process_id>.bpmn",
         "/tasks/<guid>/diagram.bpmn",
         "/admin/users/<username>",
+        "/admin/processes/<int:year>",
     }
     posts = {
+        # preparing next year and revising its processes: checked in test_processes_page.py
+        "/cycle/<int:year>/prepare-next",
+        "/admin/processes/<int:year>/upload",
+        "/admin/processes/<int:year>/<process_id>/deploy",
+        "/admin/processes/<int:year>/<process_id>.bpmn",
         # the administrator's actions on a user: checked in test_admin_users.py
         "/admin/users/<username>/active",
         "/admin/users/<username>/password",
@@ -164,5 +171,9 @@ def test_every_api_route_is_in_the_openapi_document(app):
         "/api" + re.sub(r"\{(\w+)\}", r"<\1>", path.replace("{id}", "<guid>").replace("{year}", "<int:year>"))
         for path in openapi_document()["paths"]
     } | {"/api/openapi.json"}
-    api_rules = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}
+    api_rules = {
+        re.sub(r"<int:(\w+_id)>", r"<\1>", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+    }
     assert api_rules == documented

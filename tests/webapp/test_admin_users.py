@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models.db import db
 from models.org import Role, User
 from models.workflow import AuditEvent
-from tests.conftest import DEMO_PASSWORD, csrf_token_from
+from tests.conftest import DEMO_PASSWORD, bearer, csrf_token_from
 from tests.webapp.test_inbox_ui import _definition, _instance, _org, _task
 from webapp.domain.accounts import excel as users_excel
 
@@ -166,14 +166,7 @@ def test_an_import_shows_every_problem_or_every_new_users_password(app, login):
 
 def test_the_users_api_is_for_administrators(app, login):
     client = app.test_client()
-
-    def bearer(username: str) -> dict:
-        body = client.post(
-            "/api/v1/tokens", json={"username": username, "password": DEMO_PASSWORD}
-        ).get_json()
-        return {"Authorization": f"Bearer {body['token']}"}
-
-    admin, office = bearer("admin"), bearer("office")
+    admin, office = bearer(client, "admin"), bearer(client, "office")
     assert client.get("/api/v1/users", headers=office).status_code == 403
     listed = client.get("/api/v1/users", headers=admin).get_json()["users"]
     assert {"username": "fgw", "org": "fgw", "roles": ["department"]}.items() <= next(

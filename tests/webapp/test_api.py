@@ -9,7 +9,7 @@ from sqlalchemy import select
 from models.db import db
 from models.org import User
 from models.workflow import InboxTask
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, bearer
 from tests.webapp.test_tasks_web import start_round
 
 
@@ -17,12 +17,7 @@ from tests.webapp.test_tasks_web import start_round
 def api(app, demo):
     client = app.test_client()
 
-    def as_user(username: str):
-        response = client.post("/api/v1/tokens", json={"username": username, "password": DEMO_PASSWORD})
-        assert response.status_code == 201, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-    client.as_user = as_user
+    client.as_user = lambda username: bearer(client, username)
     return client
 
 

@@ -219,7 +219,7 @@ def test_a_child_binds_the_latest_version_when_it_starts_unless_pinned_to_its_ca
         )
     assert versions == {"pinned": 1, "latest": 2}
     bad = pinned.replace('value="deployment"', 'value="newest"')
-    with pytest.raises(engine.DefinitionError, match="binding must be one of latest, deployment"):
+    with pytest.raises(engine.DefinitionError, match="版本绑定须为 latest, deployment 之一"):
         engine.deploy(bad.replace('id="pinned"', 'id="bad"'), known_forms=forms.known_keys())
 
 

@@ -211,7 +211,9 @@ def test_unsafe_expressions_are_refused_at_deploy_naming_the_element(ctx):
         engine.deploy((BPMN / "unsafe_condition.bpmn").read_bytes())
     elements = {element for element, _reason in caught.value.problems}
     assert elements == {"f_evil", "unused"}
-    assert "attribute access ('.system')" in str(caught.value) and "ListComp" in str(caught.value)
+    assert "不允许访问属性（'.system'）" in str(caught.value) and "列表推导式（ListComp）" in str(
+        caught.value
+    )
     assert db.session.scalar(select(func.count()).select_from(ProcessDefinition)) == 0
 
 
@@ -225,7 +227,7 @@ def test_user_tasks_outside_role_lanes_or_without_forms_are_refused(ctx):
     with pytest.raises(engine.DefinitionError) as caught:
         engine.deploy(xml)
     reasons = " ".join(reason for _e, reason in caught.value.problems)
-    assert "lane named by a role code" in reasons and "formKey" in reasons
+    assert "以角色命名的泳道" in reasons and "formKey" in reasons and "流程缺少结束事件" in reasons
 
 
 def test_only_the_tasks_org_and_role_may_complete_it(deploy, user):

@@ -38,3 +38,17 @@ class AccountForm(FlaskForm):
 class ImportForm(FlaskForm):
     workbook = FileField(_l("Users workbook (.xlsx)"), validators=[DataRequired()])
     submit = SubmitField(_l("Import"))
+
+
+class DiagramUploadForm(FlaskForm):
+    diagram = FileField(_l("Revised diagram (.bpmn)"), validators=[DataRequired()])
+    submit = SubmitField(_l("Save as the draft"))
+
+
+class DeployForm(FlaskForm):
+    comment = StringField(
+        _l("What changed"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l("Shown in the version list beside who deployed it and when."),
+    )
+    submit = SubmitField(_l("Deploy"))

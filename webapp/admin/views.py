@@ -10,15 +10,18 @@ from wtforms import SelectChoice
 
 from models.i18n import lazy_gettext as _l
 from models.org import Role, User
+from webapp import lifecycle
 from webapp.access import roles_required
 from webapp.admin import bp
-from webapp.admin.forms import AccountForm, ImportForm
+from webapp.admin.forms import AccountForm, DeployForm, DiagramUploadForm, ImportForm
 from webapp.domain import errors
 from webapp.domain.accounts import excel as users_excel
 from webapp.domain.accounts import queries as directory
 from webapp.domain.accounts import users as accounts
+from webapp.domain.process import definitions as process_definitions
 from webapp.errors import render_error
 from webapp.lifecycle import page
+from workflows import engine
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -180,3 +183,105 @@ def import_users():
         raise errors.TooLarge(str(_l("The file is larger than %(mb)d MB.", mb=MAX_UPLOAD // 1024 // 1024)))
     created = users_excel.import_users(current_user, data)
     return render_template("admin/import_done.html", created=created)
+
+
+# ---------------------------------------------------------------- the year's processes
+
+
+MAX_DIAGRAM = 2 * 1024 * 1024
+
+
+def _processes_page(year: int, status: int = 200, **forms):
+    scheme_year = lifecycle.scheme_year(year)
+    drafts = process_definitions.drafts(scheme_year)
+    checked = {
+        d.process_id: process_definitions.validate_definition(
+            current_user, d.bpmn_xml.encode("utf-8"), scheme_year
+        )
+        for d in drafts
+    }
+    return render_template(
+        "admin/processes.html",
+        scheme_year=scheme_year,
+        drafts=drafts,
+        problems=checked,
+        versions=process_definitions.versions(scheme_year),
+        upload=forms.get("upload") or DiagramUploadForm(),
+        deploy=forms.get("deploy") or DeployForm(),
+        deploying=forms.get("deploying"),
+    ), status
+
+
+@bp.route("/processes/<int:year>")
+@roles_required(Role.ADMIN)
+@page
+def processes(year: int):
+    return _processes_page(year)
+
+
+@bp.route("/processes/<int:year>/<process_id>.bpmn")
+@roles_required(Role.ADMIN)
+@page
+def draft_diagram(year: int, process_id: str):
+    draft = process_definitions.draft_of(lifecycle.scheme_year(year), process_id)
+    return send_file(
+        BytesIO(draft.bpmn_xml.encode("utf-8")),
+        mimetype="application/xml",
+        as_attachment=True,
+        download_name=f"{year}-{process_id}.bpmn",
+    )
+
+
+def _diagram_refused(exc: errors.DomainError, year: int, **_values):
+    if isinstance(exc, errors.Invalid):
+        flash("；".join(m for ms in exc.fields.values() for m in ms) or exc.message, "danger")
+        return redirect(url_for("admin.processes", year=year))
+    return render_error(exc.status, exc.message)
+
+
+@bp.route("/processes/<int:year>/upload", methods=["POST"])
+@roles_required(Role.ADMIN)
+@page(refused=_diagram_refused)
+def upload_diagram(year: int):
+    form = DiagramUploadForm()
+    if not form.validate_on_submit():
+        return _processes_page(year, 422, upload=form)
+    data = form.diagram.data.read(MAX_DIAGRAM + 1)
+    if len(data) > MAX_DIAGRAM:
+        raise errors.TooLarge(str(_l("The file is larger than %(mb)d MB.", mb=MAX_DIAGRAM // 1024 // 1024)))
+    draft = process_definitions.save_draft(current_user, lifecycle.scheme_year(year), data, engine.now())
+    flash(_l("The draft of %(process)s is saved.", process=draft.process_id), "success")
+    return redirect(url_for("admin.processes", year=year, _anchor=draft.process_id))
+
+
+@bp.route("/processes/<int:year>/<process_id>/deploy", methods=["POST"])
+@roles_required(Role.ADMIN)
+@page(refused=_diagram_refused)
+def deploy_draft(year: int, process_id: str):
+    form = DeployForm()
+    if not form.validate_on_submit():
+        return _processes_page(year, 422, deploy=form, deploying=process_id)
+    draft = process_definitions.draft_of(lifecycle.scheme_year(year), process_id)
+    definition, created = process_definitions.deploy_draft(
+        current_user, draft, form.comment.data or "", engine.now()
+    )
+    if created:
+        flash(
+            _l(
+                "%(process)s version %(version)d is deployed for %(year)d.",
+                process=definition.name,
+                version=definition.version,
+                year=year,
+            ),
+            "success",
+        )
+    else:
+        flash(
+            _l(
+                "%(process)s is already deployed as version %(version)d.",
+                process=definition.name,
+                version=definition.version,
+            ),
+            "info",
+        )
+    return redirect(url_for("admin.processes", year=year))

@@ -56,6 +56,29 @@ USER_CHANGE = {
         "active": {"type": "boolean"},
     },
 }
+DEFINITION = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "process": {"type": "string"},
+        "name": {"type": "string"},
+        "version": {"type": "integer"},
+        "year": {"type": ["integer", "null"], "description": "null: serves every year without its own"},
+        "deployed_by": {"type": ["string", "null"]},
+        "deployed_at": {"type": "string", "format": "date-time"},
+        "comment": {"type": "string"},
+        "sha256": {"type": "string"},
+    },
+}
+DEFINITION_INPUT = {
+    "type": "object",
+    "required": ["xml"],
+    "properties": {
+        "xml": {"type": "string", "description": "BPMN 2.0 XML, at most 2 MB, no DTD"},
+        "year": {"type": ["integer", "null"]},
+        "comment": {"type": "string", "maxLength": 2000},
+    },
+}
 TASK = {
     "type": "object",
     "properties": {
@@ -349,6 +372,106 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "401": _error("No valid bearer token"),
                         "403": _error("Not the office or an admin"),
+                    },
+                }
+            },
+            "/v1/definitions/validate": {
+                "post": {
+                    "summary": "Check a BPMN diagram with every rule the runtime knows, without deploying it (admin)",
+                    "description": "Send JSON {xml, year} or the XML itself (application/xml) with ?year=. Call "
+                    "targets must be deployed for that year (or for every year); the diagram must be laid out.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": DEFINITION_INPUT},
+                            "application/xml": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "valid": {"type": "boolean"},
+                                    "problems": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "element_id": {"type": "string"},
+                                                "message": {"type": "string"},
+                                            },
+                                        },
+                                    },
+                                },
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not an admin"),
+                    },
+                }
+            },
+            "/v1/definitions": {
+                "get": {
+                    "summary": "Deployed versions: who deployed what, when and why (admin)",
+                    "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}}],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {"definitions": {"type": "array", "items": DEFINITION}},
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not an admin"),
+                    },
+                },
+                "post": {
+                    "summary": "Deploy a diagram as a new, immutable version for a year (admin)",
+                    "description": "New phase instances of that year run it; running ones keep theirs. The same "
+                    "file again is answered 200 with the version it already is.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": DEFINITION_INPUT}},
+                    },
+                    "responses": {
+                        "201": _json(
+                            {
+                                "type": "object",
+                                "properties": {"definition": DEFINITION, "created": {"type": "boolean"}},
+                            }
+                        ),
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {"definition": DEFINITION, "created": {"type": "boolean"}},
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not an admin"),
+                        "422": _error("The diagram breaks a rule: `fields` maps element ids to the problems"),
+                    },
+                },
+            },
+            "/v1/definitions/{definition_id}": {
+                "get": {
+                    "summary": "The BPMN XML of one deployed version (admin)",
+                    "parameters": [
+                        {
+                            "name": "definition_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "BPMN 2.0 XML",
+                            "content": {"application/xml": {"schema": {"type": "string"}}},
+                        },
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not an admin"),
+                        "404": _error("No such definition"),
                     },
                 }
             },

@@ -3,13 +3,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from models.i18n import lazy_gettext as _l
 from models.org import Role, User
+from models.scheme import SchemeYear
 from models.workflow import (
     InboxTask,
+    ProcessDefinition,
     TaskStatus,
 )
 from webapp import lifecycle
@@ -19,6 +21,7 @@ from webapp.domain import errors
 from webapp.domain.accounts import queries as directory
 from webapp.domain.accounts import tokens
 from webapp.domain.accounts import users as accounts
+from webapp.domain.process import definitions as process_definitions
 from webapp.domain.process import inbox as inbox_service
 from webapp.domain.process import monitor as monitor_service
 from webapp.domain.process import tasks as task_service
@@ -27,7 +30,7 @@ from webapp.domain.results import queries as results
 from webapp.domain.system import queries as indicator_service
 from webapp.lifecycle import endpoint, error_json
 from webapp.security import throttle_policy
-from workflows import forms
+from workflows import engine, forms
 from workflows.forms.schema import json_schema
 from workflows.forms.values import raw_values
 
@@ -332,3 +335,83 @@ def change_user(username: str):
             raise errors.Invalid.on("active", _l("Give true or false."))
         accounts.set_active(g.api_user, user, data["active"])
     return jsonify({"user": _account_json(user)})
+
+
+# ---------------------------------------------------------------- process definitions (admins)
+
+
+def _definition_json(definition: ProcessDefinition) -> dict:
+    return {
+        "id": definition.id,
+        "process": definition.process_id,
+        "name": definition.name,
+        "version": definition.version,
+        "year": definition.scheme_year.year if definition.scheme_year else None,
+        "deployed_by": definition.deployed_by.username if definition.deployed_by else None,
+        "deployed_at": definition.deployed_at.isoformat(),
+        "comment": definition.comment,
+        "sha256": definition.sha256,
+    }
+
+
+def _definition_input() -> tuple[bytes, SchemeYear | None, dict]:
+    """The diagram and its year: JSON {"xml", "year", …}, or the XML itself with ?year=."""
+    if request.mimetype in ("application/xml", "text/xml"):
+        data: dict = {}
+        xml = request.get_data()
+        year = request.args.get("year", type=int)
+    else:
+        data = json_body()
+        text = data.get("xml")
+        if not isinstance(text, str) or not text.strip():
+            raise errors.Invalid.on("xml", _l("Send the BPMN diagram under 'xml'."))
+        xml, year = text.encode("utf-8"), data.get("year")
+        if year is not None and not isinstance(year, int):
+            raise errors.Invalid.on("year", _l("Give the year as a number."))
+    return xml, lifecycle.scheme_year(year) if year else None, data
+
+
+@bp.post("/v1/definitions/validate")
+@api_login_required
+@endpoint
+def validate_definition():
+    xml, scheme_year, _data = _definition_input()
+    problems = process_definitions.validate_definition(g.api_user, xml, scheme_year)
+    return jsonify(
+        {
+            "valid": not problems,
+            "problems": [{"element_id": p.element_id, "message": p.message} for p in problems],
+        }
+    )
+
+
+@bp.post("/v1/definitions")
+@api_login_required
+@endpoint
+def deploy_definition():
+    errors.forbid_unless(g.api_user.can_revise_processes(), _l("Only administrators revise the processes."))
+    xml, scheme_year, data = _definition_input()
+    comment = data.get("comment") if isinstance(data.get("comment"), str) else request.args.get("comment", "")
+    definition, created = process_definitions.deploy_definition(
+        g.api_user, xml, scheme_year, comment, engine.now()
+    )
+    return jsonify({"definition": _definition_json(definition), "created": created}), 201 if created else 200
+
+
+@bp.get("/v1/definitions")
+@api_login_required
+@endpoint
+def list_definitions():
+    errors.forbid_unless(g.api_user.can_revise_processes(), _l("Only administrators revise the processes."))
+    year = request.args.get("year", type=int)
+    found = process_definitions.versions(lifecycle.scheme_year(year) if year else None)
+    return jsonify({"definitions": [_definition_json(d) for d in found]})
+
+
+@bp.get("/v1/definitions/<int:definition_id>")
+@api_login_required
+@endpoint
+def get_definition(definition_id: int):
+    errors.forbid_unless(g.api_user.can_revise_processes(), _l("Only administrators revise the processes."))
+    definition = process_definitions.definition(definition_id)
+    return current_app.response_class(definition.bpmn_xml, mimetype="application/xml")

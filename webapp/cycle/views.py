@@ -35,8 +35,30 @@ def index():
     rows = cycle_service.year_rows(_scheme())
     next_year = (rows[0].year.year + 1) if rows else None
     return render_template(
-        "cycle/index.html", rows=rows, next_year=next_year, can_manage=current_user.has_role(Role.OFFICE)
+        "cycle/index.html",
+        rows=rows,
+        next_year=next_year,
+        can_manage=current_user.has_role(Role.OFFICE),
+        can_prepare=current_user.can_manage_processes(),
+        can_revise=current_user.can_revise_processes(),
     )
+
+
+@bp.route("/<int:year>/prepare-next", methods=["POST"])
+@roles_required(Role.OFFICE, Role.ADMIN)
+@page
+def prepare_next(year: int):
+    prepared, created = cycle_service.prepare_next_year(
+        current_user, lifecycle.scheme_year(year), engine.now()
+    )
+    if created:
+        message = _l(
+            "%(year)d is prepared from %(source)d: revise its indicators and processes, then start it.",
+            year=prepared.year,
+            source=year,
+        )
+        flash(message, "success")
+    return redirect(url_for("cycle.index"))
 
 
 @bp.route("/start", methods=["POST"])

@@ -16,6 +16,7 @@ from sqlalchemy.orm import defer
 
 from models.db import db, utcnow
 from models.formation import Phase
+from models.i18n import lazy_gettext as _l
 from models.org import Role, User
 from models.workflow import ProcessDefinition
 from workflows import forms
@@ -23,6 +24,7 @@ from workflows.engine import expressions
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
 ROLE_CODES = {r.value for r in Role}
@@ -36,7 +38,8 @@ BINDINGS = ("latest", "deployment")
 
 
 class DefinitionError(ValueError):
-    """A BPMN file cannot be deployed; `problems` lists (element id, reason)."""
+    """A BPMN file cannot be deployed; `problems` lists (element id, reason), the reasons in the
+    reader's language."""
 
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
@@ -50,13 +53,50 @@ class ParsedFile:
     called: set[str] = field(default_factory=set)
 
 
+MAX_BYTES = 2 * 1024 * 1024  # the largest diagram accepted (the real ones are 20–90 KB)
+# No DTD is ever read, no entity expanded, nothing fetched: XXE and entity bombs have nothing to use.
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+)
+FLOW_NODES = {
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "scriptTask", "manualTask", "serviceTask", "sendTask", "receiveTask",
+    "businessRuleTask", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
+    "inclusiveGateway", "eventBasedGateway",
+}  # fmt: skip
+CONDITIONAL_GATEWAYS = {"exclusiveGateway", "inclusiveGateway"}
+
+
+def _local(node: Element) -> str:
+    return etree.QName(node).localname
+
+
+def parse_safely(xml: bytes) -> Element:
+    """The document's root, refusing what is too large, any DTD or entity, and what is not XML."""
+    if len(xml) > MAX_BYTES:
+        raise DefinitionError([("", str(_l("The file is larger than %(kb)d KB.", kb=MAX_BYTES // 1024)))])
+    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        raise DefinitionError([("", str(_l("A DTD or entity declaration is not allowed in a BPMN file.")))])
+    try:
+        return etree.fromstring(xml, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise DefinitionError([("", str(_l("Not well-formed XML: %(reason)s", reason=str(exc))))]) from None
+
+
 def _owner_id(node: Element | None) -> str:
     """The id of the nearest element with one (the flow node or flow an expression belongs to)."""
     while node is not None:
         if node.get("id"):
-            return node.get("id")
+            return node.get("id") or ""
         node = node.getparent()
     return ""
+
+
+KIND_NAMES = {
+    "condition": _l("The condition"),
+    "expression": _l("The expression"),
+    "script": _l("The script"),
+}
 
 
 def _check(problems: list[tuple[str, str]], node: Element, text: str | None, kind: str) -> None:
@@ -65,28 +105,99 @@ def _check(problems: list[tuple[str, str]], node: Element, text: str | None, kin
     try:
         (expressions.check_script if kind == "script" else expressions.check_expression)(text)
     except expressions.ExpressionError as exc:
-        problems.append((_owner_id(node), f"{kind} refused: {exc}"))
+        problems.append(
+            (_owner_id(node), str(_l("%(what)s is refused: %(reason)s", what=KIND_NAMES[kind], reason=exc)))
+        )
 
 
-def inspect_bpmn(xml: bytes, known_forms: set[str] | None = None) -> ParsedFile:
-    """Validate one BPMN file against the XSD and our rules; raise DefinitionError listing every problem."""
-    try:
-        root = etree.fromstring(xml)
-    except etree.XMLSyntaxError as exc:
-        raise DefinitionError([("", f"not well-formed XML: {exc}")]) from None
+def _structure(container: Element, problems: list[tuple[str, str]], top: bool) -> None:
+    """Start and end present, every node reached and leaving, flows between nodes that exist, and
+    on a deciding gateway a condition on every branch but the one default."""
+    nodes = {n.get("id"): n for n in container if isinstance(n.tag, str) and _local(n) in FLOW_NODES}
+    flows = [n for n in container if isinstance(n.tag, str) and _local(n) == "sequenceFlow"]
+    kinds = [_local(n) for n in nodes.values()]
+    triggered = container.get("triggeredByEvent") == "true"
+    if "startEvent" not in kinds:
+        problems.append((container.get("id") or "", str(_l("A process needs a start event."))))
+    if "endEvent" not in kinds and not (triggered and not top):
+        problems.append((container.get("id") or "", str(_l("A process needs an end event."))))
+    incoming: dict[str, list[Element]] = {i: [] for i in nodes}
+    outgoing: dict[str, list[Element]] = {i: [] for i in nodes}
+    for flow in flows:
+        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        if source not in nodes or target not in nodes:
+            problems.append(
+                (flow.get("id") or "", str(_l("The flow connects an element that does not exist.")))
+            )
+            continue
+        outgoing[source].append(flow)
+        incoming[target].append(flow)
+    for node_id, node in nodes.items():
+        kind = _local(node)
+        if kind not in ("startEvent", "boundaryEvent") and not incoming[node_id]:
+            problems.append((node_id, str(_l("Nothing leads to this element."))))
+        if kind != "endEvent" and not outgoing[node_id]:
+            problems.append((node_id, str(_l("Nothing leaves this element."))))
+        if kind in CONDITIONAL_GATEWAYS and len(outgoing[node_id]) > 1:
+            bare = [f for f in outgoing[node_id] if f.find("bpmn:conditionExpression", NS) is None]
+            default = node.get("default")
+            if any(f.get("id") != default for f in bare):
+                problems.append(
+                    (
+                        node_id,
+                        str(_l("Every branch of this gateway needs a condition, except the one default.")),
+                    )
+                )
+        if kind == "subProcess":
+            _structure(node, problems, top=False)
+
+
+def _layout(root: Element, process: Element, problems: list[tuple[str, str]]) -> None:
+    """The diagram draws every element and flow (bpmn-js shows only what has a shape or an edge)."""
+    drawn = {
+        node.get("bpmnElement")
+        for node in root.iterfind(".//bpmndi:BPMNDiagram//*", NS)
+        if _local(node) in ("BPMNShape", "BPMNEdge")
+    }
+    for node in process.iter():
+        if not isinstance(node.tag, str):
+            continue
+        kind = _local(node)
+        if (kind in FLOW_NODES or kind in ("sequenceFlow", "lane")) and node.get("id") not in drawn:
+            problems.append((node.get("id") or "", str(_l("The diagram does not draw this element."))))
+
+
+def inspect_bpmn(
+    xml: bytes,
+    known_forms: set[str] | None = None,
+    *,
+    known_processes: set[str] | None = None,
+    require_layout: bool = False,
+) -> ParsedFile:
+    """Validate one BPMN file; raise DefinitionError listing every problem, each on its element.
+
+    XML safety, the BPMN XSD, the structure (start, end, connections, gateway conditions), the
+    runtime's vocabulary (lanes named by roles, registered form keys, safe expressions, call
+    bindings and phases); with `known_processes`, that every call target exists; with
+    `require_layout`, that the diagram draws every element."""
+    root = parse_safely(xml)
     try:
         VALIDATOR.validate(root)
     except ValidationException as exc:
-        raise DefinitionError([(getattr(exc, "id", "") or "", f"BPMN schema: {exc}")]) from None
+        element = getattr(exc, "id", "") or ""
+        raise DefinitionError([(element, str(_l("Not valid BPMN: %(reason)s", reason=str(exc))))]) from None
 
     problems: list[tuple[str, str]] = []
     processes = root.findall("bpmn:process", NS)
     executable = [p for p in processes if p.get("isExecutable", "false") == "true"]
     if len(executable) != 1:
         raise DefinitionError(
-            [("", f"a file must hold exactly one executable process, found {len(executable)}")]
+            [("", str(_l("A file must hold exactly one executable process, not %(n)d.", n=len(executable))))]
         )
     process = executable[0]
+    _structure(process, problems, top=True)
+    if require_layout:
+        _layout(root, process, problems)
 
     for node in process.iterfind(".//bpmn:conditionExpression", NS):
         _check(problems, node, node.text, "condition")
@@ -106,41 +217,64 @@ def inspect_bpmn(xml: bytes, known_forms: set[str] | None = None) -> ParsedFile:
     for lane in process.iterfind(".//bpmn:lane", NS):
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             lane_of[(ref.text or "").strip()] = lane.get("name") or ""
+    roles = "、".join(sorted(ROLE_CODES))
     for task in process.iterfind(".//bpmn:userTask", NS):
-        task_id = task.get("id")
+        task_id = task.get("id") or ""
         lane = lane_of.get(task_id)
         if lane not in ROLE_CODES:
             problems.append(
                 (
                     task_id,
-                    f"a user task must sit in a lane named by a role code ({', '.join(sorted(ROLE_CODES))}), not {lane!r}",
+                    str(
+                        _l(
+                            "A user task sits in a lane named by a role (%(roles)s), not %(lane)r.",
+                            roles=roles,
+                            lane=lane or "",
+                        )
+                    ),
                 )
             )
         props = {p.get("name"): p.get("value") for p in task.iterfind(".//spiffworkflow:property", NS)}
         form_key = props.get("formKey")
         if not form_key:
-            problems.append((task_id, "a user task needs a spiffworkflow property 'formKey'"))
+            problems.append(
+                (task_id, str(_l("A user task needs a form key (the spiffworkflow property formKey).")))
+            )
         elif known_forms is not None and form_key not in known_forms:
-            problems.append((task_id, f"unknown form key {form_key!r}"))
+            problems.append((task_id, str(_l("There is no form with the key %(key)s.", key=form_key))))
     for node in process.iterfind(".//bpmn:serviceTask", NS):
-        problems.append((node.get("id"), "service tasks are not supported"))
-    _check_phase(problems, process, process.get("id"))
+        problems.append((node.get("id") or "", str(_l("Service tasks are not supported."))))
+    _check_phase(problems, process, process.get("id") or "")
+    called = set()
     for node in process.iterfind(".//bpmn:callActivity", NS):
-        if not node.get("calledElement"):
-            problems.append((node.get("id"), "a call activity needs a calledElement"))
+        target = node.get("calledElement")
+        if not target:
+            problems.append((node.get("id") or "", str(_l("A call activity needs the process it calls."))))
+        elif known_processes is not None and target not in known_processes:
+            problems.append(
+                (node.get("id") or "", str(_l("There is no process %(process)s to call.", process=target)))
+            )
+        else:
+            called.add(target)
         binding = _property(node, "binding")
         if binding is not None and binding not in BINDINGS:
             problems.append(
-                (node.get("id"), f"binding must be one of {', '.join(BINDINGS)}, not {binding!r}")
+                (
+                    node.get("id") or "",
+                    str(
+                        _l(
+                            "The binding must be one of %(choices)s, not %(value)r.",
+                            choices=", ".join(BINDINGS),
+                            value=binding,
+                        )
+                    ),
+                )
             )
-        _check_phase(problems, node, node.get("id"))
+        _check_phase(problems, node, node.get("id") or "")
     if problems:
         raise DefinitionError(problems)
-    called = {
-        c.get("calledElement") for c in process.iterfind(".//bpmn:callActivity", NS) if c.get("calledElement")
-    }
     return ParsedFile(
-        process_id=process.get("id"), name=process.get("name") or process.get("id"), called=called
+        process_id=process.get("id") or "", name=process.get("name") or process.get("id") or "", called=called
     )
 
 
@@ -154,7 +288,18 @@ def _property(node: Element, name: str) -> str | None:
 def _check_phase(problems: list[tuple[str, str]], node: Element, element_id: str) -> None:
     phase = _property(node, "phase")
     if phase is not None and phase not in PHASES:
-        problems.append((element_id, f"phase must be one of {', '.join(sorted(PHASES))}, not {phase!r}"))
+        problems.append(
+            (
+                element_id,
+                str(
+                    _l(
+                        "The phase must be one of %(choices)s, not %(value)r.",
+                        choices=", ".join(sorted(PHASES)),
+                        value=phase,
+                    )
+                ),
+            )
+        )
 
 
 def deploy(
@@ -164,6 +309,9 @@ def deploy(
     user: User | None = None,
     scheme_year_id: int | None = None,
     known_forms: set[str] | None = None,
+    known_processes: set[str] | None = None,
+    require_layout: bool = False,
+    comment: str = "",
     at: datetime | None = None,
 ) -> tuple[ProcessDefinition, bool]:
     """Store a new version of the file's process unless the latest already has the same content.
@@ -172,7 +320,12 @@ def deploy(
     together pass the same `at`: that set is what a call with `binding="deployment"` runs.
     """
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
-    parsed = inspect_bpmn(data, forms.known_keys() if known_forms is None else known_forms)
+    parsed = inspect_bpmn(
+        data,
+        forms.known_keys() if known_forms is None else known_forms,
+        known_processes=known_processes,
+        require_layout=require_layout,
+    )
     digest = hashlib.sha256(data).hexdigest()
     latest = latest_definition(parsed.process_id, scheme_year_id)
     if latest is not None and latest.sha256 == digest and latest.scheme_year_id == scheme_year_id:
@@ -195,10 +348,25 @@ def deploy(
         scheme_year_id=scheme_year_id,
         deployed_by=user,
         deployed_at=at or utcnow(),
+        comment=comment,
     )
     db.session.add(definition)
     db.session.flush()
     return definition, True
+
+
+def known_processes(scheme_year_id: int | None) -> set[str]:
+    """The processes a call activity of the year may name: those deployed for it or for every year."""
+    query = select(ProcessDefinition.process_id).distinct()
+    if scheme_year_id is None:
+        query = query.where(ProcessDefinition.scheme_year_id.is_(None))
+    else:
+        query = query.where(
+            or_(
+                ProcessDefinition.scheme_year_id == scheme_year_id, ProcessDefinition.scheme_year_id.is_(None)
+            )
+        )
+    return set(db.session.scalars(query))
 
 
 def latest_definition(
@@ -238,5 +406,7 @@ def bound_definition(
         )
     definition = latest_definition(process_id, scheme_year_id, deployed_by=deployed_by)
     if definition is None:
-        raise DefinitionError([(process_id, f"no deployed definition of process {process_id!r}")])
+        raise DefinitionError(
+            [(process_id, str(_l("No version of the process %(process)s is deployed.", process=process_id)))]
+        )
     return definition

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from models.i18n import lazy_gettext as _l
+
 
 class ExpressionError(ValueError):
     """An expression or script uses something the evaluator does not allow, or fails to evaluate."""
@@ -102,11 +104,28 @@ def _check_repeat(sequence: Any, times: Any) -> None:
         and isinstance(times, int)
         and len(sequence) * times > MAX_SEQUENCE_RESULT
     ):
-        raise ExpressionError("the result is too large")
+        raise ExpressionError(str(_l("the result is too large")))
+
+
+# What the refusals call the constructs people most often try (the rest by their Python name).
+CONSTRUCTS = {
+    "ListComp": _l("a list comprehension (ListComp)"),
+    "SetComp": _l("a set comprehension (SetComp)"),
+    "DictComp": _l("a dict comprehension (DictComp)"),
+    "GeneratorExp": _l("a generator expression (GeneratorExp)"),
+    "Lambda": _l("a lambda (Lambda)"),
+    "Import": _l("an import (Import)"),
+    "ImportFrom": _l("an import (ImportFrom)"),
+    "For": _l("a loop (For)"),
+    "While": _l("a loop (While)"),
+    "FunctionDef": _l("a function definition (FunctionDef)"),
+    "Attribute": _l("attribute access (Attribute)"),
+}
 
 
 def _describe(node: ast.AST) -> str:
-    return type(node).__name__
+    name = type(node).__name__
+    return str(CONSTRUCTS[name]) if name in CONSTRUCTS else name
 
 
 class _Checker(ast.NodeVisitor):
@@ -149,58 +168,71 @@ class _Checker(ast.NodeVisitor):
 
     def generic_visit(self, node: ast.AST) -> None:
         if not isinstance(node, self.ALLOWED):
-            raise ExpressionError(f"{_describe(node)} is not allowed")
+            raise ExpressionError(str(_l("%(what)s is not allowed", what=_describe(node))))
         if not self.allow_statements and isinstance(node, ast.Assign | ast.AugAssign | ast.If | ast.Pass):
-            raise ExpressionError(f"{_describe(node)} is not allowed in an expression")
+            raise ExpressionError(str(_l("%(what)s is not allowed in an expression", what=_describe(node))))
         super().generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id.startswith("_"):
-            raise ExpressionError(f"the name {node.id!r} is not allowed (names may not start with '_')")
+            raise ExpressionError(
+                str(_l("the name %(name)r is not allowed (names may not start with '_')", name=node.id))
+            )
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        raise ExpressionError(f"attribute access ('.{node.attr}') is not allowed")
+        raise ExpressionError(str(_l("attribute access ('.%(name)s') is not allowed", name=node.attr)))
 
     def visit_Call(self, node: ast.Call) -> None:
         if isinstance(node.func, ast.Attribute):
             self.visit_Attribute(node.func)
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
+            allowed = ", ".join(sorted(FUNCTIONS))
             raise ExpressionError(
-                f"calling {name!r} is not allowed; allowed functions: {', '.join(sorted(FUNCTIONS))}"
+                str(
+                    _l(
+                        "calling %(name)r is not allowed; allowed functions: %(allowed)s",
+                        name=name,
+                        allowed=allowed,
+                    )
+                )
             )
         for arg in node.args:
             if isinstance(arg, ast.Starred):
-                raise ExpressionError("Starred is not allowed")
+                raise ExpressionError(str(_l("%(what)s is not allowed", what="Starred")))
             self.visit(arg)
         for kw in node.keywords:
             if kw.arg is None:
-                raise ExpressionError("**kwargs is not allowed")
+                raise ExpressionError(str(_l("%(what)s is not allowed", what="**kwargs")))
             self.visit(kw.value)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
             if not isinstance(target, ast.Name):
-                raise ExpressionError(f"only plain names can be assigned, not {_describe(target)}")
+                raise ExpressionError(
+                    str(_l("only plain names can be assigned, not %(what)s", what=_describe(target)))
+                )
             self.visit_Name(target)
         self.visit(node.value)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         if not isinstance(node.target, ast.Name) or type(node.op) not in _BINARY:
-            raise ExpressionError("only `name += value` style updates of plain names are allowed")
+            raise ExpressionError(str(_l("only `name += value` style updates of plain names are allowed")))
         self.visit_Name(node.target)
         self.visit(node.value)
 
 
 def _parse(source: str, mode: str) -> ast.AST:
     if not isinstance(source, str):
-        raise ExpressionError("the expression must be text")
+        raise ExpressionError(str(_l("the expression must be text")))
     if len(source) > MAX_LENGTH:
-        raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
+        raise ExpressionError(str(_l("the expression is longer than %(n)d characters", n=MAX_LENGTH)))
     try:
         tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg} (line {exc.lineno})") from None
+        raise ExpressionError(
+            str(_l("syntax error: %(reason)s (line %(line)s)", reason=exc.msg, line=exc.lineno))
+        ) from None
     _Checker(allow_statements=mode == "exec").visit(tree)
     return tree
 
@@ -229,8 +261,8 @@ class _Evaluator:
                 if name in self.names:
                     return self.names[name]
                 if name in FUNCTIONS:
-                    raise ExpressionError(f"{name!r} is a function; call it")
-                raise ExpressionError(f"name {name!r} is not defined")
+                    raise ExpressionError(str(_l("%(name)r is a function; call it", name=name)))
+                raise ExpressionError(str(_l("name %(name)r is not defined", name=name)))
             case ast.BinOp(left=left, op=op, right=right):
                 a, b = self.eval(left), self.eval(right)
                 if isinstance(op, ast.Mult):
@@ -238,7 +270,7 @@ class _Evaluator:
                     _check_repeat(b, a)
                 result = _BINARY[type(op)](a, b)
                 if isinstance(result, str | list | tuple) and len(result) > MAX_SEQUENCE_RESULT:
-                    raise ExpressionError("the result is too large")
+                    raise ExpressionError(str(_l("the result is too large")))
                 return result
             case ast.UnaryOp(op=op, operand=operand):
                 return _UNARY[type(op)](self.eval(operand))
@@ -278,17 +310,19 @@ class _Evaluator:
                 return {self.eval(e) for e in elts}
             case ast.Dict(keys=keys, values=values):
                 if any(k is None for k in keys):
-                    raise ExpressionError("** is not allowed")
+                    raise ExpressionError(str(_l("%(what)s is not allowed", what="**kwargs")))
                 return {
                     self.eval(k): self.eval(v) for k, v in zip(keys, values, strict=True) if k is not None
                 }
             case ast.Call(func=ast.Name(id=name), args=args, keywords=keywords):
                 if any(k.arg is None for k in keywords):
-                    raise ExpressionError("** is not allowed")
+                    raise ExpressionError(str(_l("%(what)s is not allowed", what="**kwargs")))
                 return FUNCTIONS[name](
                     *(self.eval(a) for a in args), **{str(k.arg): self.eval(k.value) for k in keywords}
                 )
-        raise ExpressionError(f"{_describe(node)} is not allowed")  # the checker stops these first
+        raise ExpressionError(
+            str(_l("%(what)s is not allowed", what=_describe(node)))
+        )  # the checker stops these first
 
     def run(self, statements: list[ast.stmt], assigned: dict[str, Any]) -> None:
         for statement in statements:

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from models.i18n import lazy_gettext as _l
 from models.workflow import ProcessInstance
 from workflows.engine import definitions, specs, state, stats
 from workflows.engine.clock import now as clock_now
@@ -70,7 +71,9 @@ def start_instance(
     began = time.perf_counter()
     definition = definitions.latest_definition(process_id, scheme_year_id)
     if definition is None:
-        raise definitions.DefinitionError([(process_id, f"no deployed definition of process {process_id!r}")])
+        raise definitions.DefinitionError(
+            [(process_id, str(_l("No version of the process %(process)s is deployed.", process=process_id)))]
+        )
     compiled = specs.compiled(definition)
     now = clock_now()
     instance = new_instance(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
 
@@ -24,6 +24,7 @@ from models.scheme import (
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, year_tasks
 from webapp.domain import audit, errors
 from webapp.domain.localtime import LOCAL, local_end
+from webapp.domain.process import definitions as process_definitions
 from webapp.domain.process import tasks as task_service
 from webapp.domain.system import queries as indicator_service
 from workflows import engine
@@ -113,6 +114,47 @@ def clone_scheme_year(source: SchemeYear, year: int, title: str | None = None) -
                         db.session.add(copy)
     db.session.flush()
     return target
+
+
+def _a_year_later(moment: datetime) -> datetime:
+    """The same local day and hour a year on (29 February becomes the 28th)."""
+    local = moment.astimezone(LOCAL)
+    try:
+        shifted = local.replace(year=local.year + 1)
+    except ValueError:
+        shifted = local.replace(year=local.year + 1, day=28)
+    return shifted.astimezone(UTC)
+
+
+def prepare_next_year(actor: User, source: SchemeYear, now: datetime) -> tuple[SchemeYear, bool]:
+    """Year N+1 from year N: the scheme's settings (weights, process rule, the calendar a year on),
+    the indicator system as the draft next year's declaration starts from, and every process the
+    year runs as a definition draft of N+1. Year N and its instances are untouched. When N+1
+    exists already, it is returned as it is (and False)."""
+    errors.forbid_unless(actor.can_manage_processes())
+    existing = SchemeYear.find(source.scheme, source.year + 1)
+    if existing is not None:
+        return existing, False
+    target = clone_scheme_year(source, source.year + 1)
+    for row in db.session.scalars(select(YearPhase).where(YearPhase.scheme_year_id == source.id)):
+        db.session.add(
+            YearPhase(
+                scheme_year_id=target.id,
+                phase=row.phase,
+                opens_at=_a_year_later(row.opens_at),
+                deadline=_a_year_later(row.deadline),
+            )
+        )
+    db.session.flush()
+    ensure_calendar(target)  # a phase the source had no date for takes the plan's
+    drafts = process_definitions.copy_as_drafts(source, target, actor, now)
+    audit.record(
+        "year.prepared",
+        actor,
+        detail={"from": source.year, "year": target.year, "drafts": sorted(d.process_id for d in drafts)},
+        at=now,
+    )
+    return target, True
 
 
 def ensure_scheme_year(scheme: Scheme, year: int) -> SchemeYear:
