@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, Text, event
 from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -41,6 +42,7 @@ else:
 
 
 M = TypeVar("M")
+R = TypeVar("R")
 
 
 def load(model: type[M], ident: Any) -> M:
@@ -50,6 +52,27 @@ def load(model: type[M], ident: Any) -> M:
     if row is None:
         raise LookupError(f"no {model.__name__} {ident!r}")
     return row
+
+
+def once_per_transaction(key: tuple[Any, ...], read: Callable[[], R]) -> R:
+    """`read()` the first time `key` is asked for in this transaction, the same value afterwards.
+
+    For reference rows a request reads twice, in a form's check and again in the verb it calls
+    (the cities, a department's indicators of a year): rows nothing in that transaction changes. The
+    values are forgotten when the transaction commits or rolls back, so the next one reads afresh."""
+    memo = db.session.info.setdefault(_MEMO, {})
+    if key not in memo:
+        memo[key] = read()
+    return cast("R", memo[key])
+
+
+_MEMO = "jixiao.once_per_transaction"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, *_args: Any) -> None:
+    session.info.pop(_MEMO, None)
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from wtforms import (
     DateField,
     Field,
-    FieldList,
     Form,
-    FormField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -21,6 +19,7 @@ from models.evaluation import VerificationResult
 from models.i18n import lazy_gettext as _l
 from workflows.forms.fields import DisplayField
 from workflows.forms.generic import ApprovalForm
+from workflows.forms.rows import Rows
 
 
 class OpenRoundForm(Form):
@@ -40,7 +39,7 @@ class ReportRowForm(Form):
 
 
 class SelfReportForm(Form):
-    rows = FieldList(FormField(ReportRowForm), label=_l("Completion of each indicator"))
+    rows = Rows(ReportRowForm, label=_l("Completion of each indicator"))
 
 
 class ScoreRowForm(Form):
@@ -52,7 +51,7 @@ class ScoreRowForm(Form):
 
 
 class ScoreForm(Form):
-    rows = FieldList(FormField(ScoreRowForm), label=_l("Scores"))
+    rows = Rows(ScoreRowForm, label=_l("Scores"))
 
 
 VERIFICATION_CHOICES = [SelectChoice(v.value, v.title) for v in VerificationResult]
@@ -70,7 +69,7 @@ class VerifyRowForm(Form):
 
 
 class VerifyForm(Form):
-    rows = FieldList(FormField(VerifyRowForm), label=_l("On-site verification"))
+    rows = Rows(VerifyRowForm, label=_l("On-site verification"))
 
 
 class ReviewForm(ApprovalForm):
@@ -101,4 +100,4 @@ class AdviceRowForm(Form):
 
 
 class AdviceForm(Form):
-    rows = FieldList(FormField(AdviceRowForm), label=_l("Advice to each city"))
+    rows = Rows(AdviceRowForm, label=_l("Advice to each city"))

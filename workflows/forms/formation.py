@@ -5,9 +5,7 @@ from __future__ import annotations
 from wtforms import (
     DateField,
     Field,
-    FieldList,
     Form,
-    FormField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -19,6 +17,7 @@ from models.formation import Handling
 from models.i18n import lazy_gettext as _l
 from workflows.forms.fields import DisplayField
 from workflows.forms.generic import ApprovalForm
+from workflows.forms.rows import Rows
 
 
 class DraftForm(Form):
@@ -35,7 +34,7 @@ class CommentRowForm(Form):
 
 class CommentForm(Form):
     general = TextAreaField(_l("General comment"), validators=[Length(max=4000)])
-    rows = FieldList(FormField(CommentRowForm), label=_l("Comments per indicator"))
+    rows = Rows(CommentRowForm, label=_l("Comments per indicator"))
 
 
 HANDLING_CHOICES = [SelectChoice("", "—")] + [
@@ -59,7 +58,7 @@ class HandlingRowForm(Form):
 
 
 class HandleForm(Form):
-    rows = FieldList(FormField(HandlingRowForm), label=_l("Comments and how they were handled"))
+    rows = Rows(HandlingRowForm, label=_l("Comments and how they were handled"))
     note = TextAreaField(_l("Note to the leadership group"), validators=[Length(max=2000)])
 
 

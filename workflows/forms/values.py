@@ -8,6 +8,8 @@ from typing import Any
 
 from wtforms import Field, FieldList, Form, FormField
 
+from workflows.forms.rows import Rows
+
 SKIPPED = {"csrf_token", "submit"}
 
 
@@ -67,6 +69,11 @@ def raw_values(form: Form) -> dict[str, Any]:
             continue
         if isinstance(field, FormField):
             out[field.short_name] = raw_values(field.form)
+        elif isinstance(field, Rows) and not field.built:
+            out[field.short_name] = [
+                {name: _raw_value(*cell) for name, cell in row.raw.items() if name not in SKIPPED}
+                for row in field.results()
+            ]
         elif isinstance(field, FieldList):
             out[field.short_name] = [
                 raw_values(e.form) if isinstance(e, FormField) else _raw(e) for e in field.entries
@@ -77,11 +84,15 @@ def raw_values(form: Form) -> dict[str, Any]:
 
 
 def _raw(field: Field) -> Any:
-    if field.type == "BooleanField":
-        return bool(field.data)
-    if field.raw_data:
-        return field.raw_data if field.type == "SelectMultipleField" else field.raw_data[0]
-    return _plain(field.data)
+    return _raw_value(field.type, field.raw_data, field.data)
+
+
+def _raw_value(kind: str, raw_data: list[Any] | None, data: Any) -> Any:
+    if kind == "BooleanField":
+        return bool(data)
+    if raw_data:
+        return raw_data if kind == "SelectMultipleField" else raw_data[0]
+    return _plain(data)
 
 
 def clean_values(form: Form) -> dict[str, Any]:
@@ -92,6 +103,11 @@ def clean_values(form: Form) -> dict[str, Any]:
             continue
         if isinstance(field, FormField):
             out[field.short_name] = clean_values(field.form)
+        elif isinstance(field, Rows) and not field.built:
+            out[field.short_name] = [
+                {name: _plain(value) for name, value in row.items() if name not in SKIPPED}
+                for row in field.data
+            ]
         elif isinstance(field, FieldList):
             out[field.short_name] = [
                 clean_values(e.form) if isinstance(e, FormField) else _plain(e.data) for e in field.entries
@@ -106,7 +122,12 @@ def field_errors(form: Form) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
     def walk(f: Field) -> None:
-        if isinstance(f, FormField):
+        if isinstance(f, Rows) and not f.built:
+            errors.update({name: [str(e) for e in messages] for name, messages in f.error_names().items()})
+            own = [str(e) for e in f.errors if not isinstance(e, dict)]  # the list's own validators
+            if own:
+                errors[f.name] = own
+        elif isinstance(f, FormField):
             for inner in f.form:
                 walk(inner)
         elif isinstance(f, FieldList):

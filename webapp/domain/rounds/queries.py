@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models.db import db
+from models.db import db, once_per_transaction
 from models.evaluation import (
     CityFeedback,
     EvaluationRound,
@@ -45,31 +45,38 @@ Row = Mapping[str, Any]
 
 
 def indicator_ids(scheme_year_id: int) -> dict[str, int]:
-    """Code → id of the year's indicators (what a grid's rows name)."""
-    return dict(
-        db.session.execute(
-            select(Indicator.code, Indicator.id).where(Indicator.scheme_year_id == scheme_year_id)
-        )
-        .tuples()
-        .all()
+    """Code → id of the year's indicators (what a grid's rows name), read once per transaction."""
+    return once_per_transaction(
+        ("indicator_ids", scheme_year_id),
+        lambda: dict(
+            db.session.execute(
+                select(Indicator.code, Indicator.id).where(Indicator.scheme_year_id == scheme_year_id)
+            )
+            .tuples()
+            .all()
+        ),
     )
 
 
 def owned_indicators(scheme_year_id: int, department: OrgUnit) -> dict[str, Indicator]:
-    """The department's indicators of the year by code, in the system's order."""
-    return {
-        i.code: i
-        for i in db.session.scalars(
-            select(Indicator)
-            .where(Indicator.scheme_year_id == scheme_year_id, Indicator.owner_id == department.id)
-            .order_by(Indicator.seq)
-        )
-    }
+    """The department's indicators of the year by code, in the system's order (read once per
+    transaction: a score sheet's check and its verb both ask)."""
+    return once_per_transaction(
+        ("owned_indicators", scheme_year_id, department.id),
+        lambda: {
+            i.code: i
+            for i in db.session.scalars(
+                select(Indicator)
+                .where(Indicator.scheme_year_id == scheme_year_id, Indicator.owner_id == department.id)
+                .order_by(Indicator.seq)
+            )
+        },
+    )
 
 
 def cities_by_name() -> dict[str, OrgUnit]:
-    """The cities by short name (how a grid's rows name them)."""
-    return {c.short_name: c for c in results.cities()}
+    """The cities by short name (how a grid's rows name them), read once per transaction."""
+    return once_per_transaction(("cities_by_name",), lambda: {c.short_name: c for c in results.cities()})
 
 
 def label(indicator: Indicator) -> str:
