@@ -43,7 +43,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-assets: $(VENDOR)/.built
+assets: $(VENDOR)/.built $(VENDOR)/modeler/.built
 
 $(VENDOR)/.built: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -55,6 +55,18 @@ $(VENDOR)/.built: package.json package-lock.json
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/bpmn-js/
 	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
+	touch $@
+
+# The administrator's modeler and visual diff: our ES modules (webapp/static/src/modeler/, committed)
+# bundled with bpmn-js's Modeler, the properties panel and bpmn-js-differ by esbuild (build.mjs, about
+# a second), beside the style sheets of diagram-js, bpmn-js (with its icon font) and the properties panel.
+MODELER_SRC := $(wildcard webapp/static/src/modeler/*.js webapp/static/src/modeler/*.mjs)
+$(VENDOR)/modeler/.built: $(VENDOR)/.built $(MODELER_SRC)
+	rm -rf $(VENDOR)/modeler && mkdir -p $(VENDOR)/modeler
+	node webapp/static/src/modeler/build.mjs $(VENDOR)/modeler/modeler.js
+	cp -r node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css \
+		node_modules/bpmn-js/dist/assets/bpmn-font node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css \
+		$(VENDOR)/modeler/
 	touch $@
 
 translations: install

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -15,9 +17,11 @@ from flask.testing import FlaskClient
 
 from models.db import db
 from webapp import create_app
+from workflows import engine, forms
 
 DEMO_PASSWORD = "Demo-pass-2012!"
 SECRET_KEY = "test-secret-key-0123456789abcdef"
+WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +119,13 @@ def login(app: Flask, demo) -> Callable[..., FlaskClient]:
         return c
 
     return sign_in
+
+
+def deploy_workflows(at: datetime = datetime(2012, 1, 1, tzinfo=UTC)) -> None:
+    """Deploy every diagram of workflows/ together, for every year (inside an app context; committed)."""
+    for path in sorted(WORKFLOWS.glob("*.bpmn")):
+        engine.deploy(path.read_bytes(), source_name=path.name, known_forms=forms.known_keys(), at=at)
+    db.session.commit()
 
 
 def csrf_token_from(html: str) -> str:

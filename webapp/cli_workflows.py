@@ -35,6 +35,7 @@ def deploy_command(files: tuple[Path, ...], username: str | None) -> None:
                 user=user,
                 known_forms=forms.known_keys(),
                 require_layout=True,  # what is deployed, bpmn-js must be able to draw
+                dry_run=True,  # and it must run to its end
                 at=at,
             )
             state = "deployed" if created else "unchanged"

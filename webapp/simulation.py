@@ -20,7 +20,7 @@ from models.evaluation import RoundKind
 from models.org import Role, User
 from models.rules import scoring
 from models.scheme import Indicator, Scheme, SchemeYear
-from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
+from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus, year_tasks
 from webapp.domain import errors
 from webapp.domain.process import cycle as cycle_service
 from webapp.domain.process import tasks as task_service
@@ -109,7 +109,7 @@ def synthetic_data(run: Run, task: InboxTask, user: User) -> dict[str, Any]:
             row["handling"], row["reason"] = (
                 ("not_adopted", "与省政府工作报告目标一致，维持原稿。") if n == 0 else ("adopted", "")
             )
-    elif key in ("formation.approve", "revision.approve", "round.approve", "year_end.approve"):
+    elif key in ("formation.approve", "revision.approve", "round.approve", "year_end.approve", "approval"):
         return {"decision": "approve"}
     elif key == "round.self_report":
         for row in data["rows"]:
@@ -152,21 +152,23 @@ def synthetic_data(run: Run, task: InboxTask, user: User) -> dict[str, Any]:
     return data
 
 
-def _fire_next_timer(run: Run) -> bool:
-    due = db.session.scalar(
-        select(ProcessInstance.due_at)
-        .where(
-            ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]),
-            ProcessInstance.due_at.is_not(None),
-        )
-        .order_by(ProcessInstance.due_at)
-        .limit(1)
+def _next_timer(run: Run, column, due_by: datetime | None = None):
+    """The `column` of the run's year's instance whose timer is due first (by `due_by`, if given)."""
+    query = select(column).where(
+        ProcessInstance.scheme_year_id == run.annual.scheme_year_id,
+        ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]),
+        ProcessInstance.due_at.is_not(None) if due_by is None else ProcessInstance.due_at <= due_by,
     )
+    return db.session.scalar(query.order_by(ProcessInstance.due_at).limit(1))
+
+
+def _fire_next_timer(run: Run) -> bool:
+    due = _next_timer(run, ProcessInstance.due_at)
     if due is None:
         return False
     run.clock = max(run.clock, due + timedelta(seconds=1))
     with engine.use_clock(run.clock):
-        while (instance_id := task_service.next_due_instance_id(run.clock)) is not None:
+        while (instance_id := _next_timer(run, ProcessInstance.id, due_by=run.clock)) is not None:
             task_service.fire_timers(instance_id)
             db.session.commit()
     return True
@@ -203,13 +205,17 @@ def advance(
     progress: Callable[[int], None] | None = None,
     observe: Callable[[InboxTask], AbstractContextManager] | None = None,
 ) -> bool:
-    """Complete open tasks with synthetic inputs, firing timers when nothing is open, until the year
-    ends (False) or, with `stop_at` (a form key), until such a task is open (True: nobody has
-    completed it yet). Tasks others completed meanwhile (a person in a browser) are simply gone.
+    """Complete the year's open tasks with synthetic inputs, firing its timers when nothing is open,
+    until the year ends (False) or, with `stop_at` (a form key), until such a task is open (True:
+    nobody has completed it yet). Tasks others completed meanwhile (a person in a browser) are simply
+    gone; another year running beside this one is left alone, tasks and timers.
     `observe(task)` wraps each completion and its commit (the benchmark times them)."""
     while True:
         open_tasks = db.session.scalars(
-            select(InboxTask).where(InboxTask.status == TaskStatus.OPEN).order_by(InboxTask.id).limit(200)
+            year_tasks(run.annual.scheme_year_id)
+            .where(InboxTask.status == TaskStatus.OPEN)
+            .order_by(InboxTask.id)
+            .limit(200)
         ).all()
         if not open_tasks:
             db.session.refresh(run.annual)
@@ -236,6 +242,8 @@ def advance(
             user = _actor(task)
             with engine.use_clock(run.clock):
                 data = synthetic_data(run, task, user)
+                # the page the person filled in was another request: its reads are not this one's
+                db.session.commit()
                 with observe(task) if observe else nullcontext():
                     try:
                         task_service.complete_task(task.task_guid, user, data)

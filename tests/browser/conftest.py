@@ -15,6 +15,7 @@ import os
 import random
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,8 +90,8 @@ class World:
             return fn()
 
 
-@pytest.fixture(scope="module")
-def world(database_url: str, _schema, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def browser_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """An app for a module of browser tests: its own instance folder, CSRF on, the demo data loaded."""
     instance = tmp_path_factory.mktemp("browser-instance")
     os.environ["JIXIAO_INSTANCE_PATH"] = str(instance)
     app = make_app(database_url, instance, WTF_CSRF_ENABLED=True, TESTING=False)
@@ -99,27 +100,23 @@ def world(database_url: str, _schema, tmp_path_factory: pytest.TempPathFactory) 
     with app.app_context():
         load_demo(DEMO_PASSWORD, "test")
         db.session.commit()
-        stopped = simulate_once(YEAR, SEED, stop_at="round.self_report")
-        scheme = Scheme.by_code(app.config["DEFAULT_SCHEME"])
-        run = simulation.Run(
-            rng=random.Random(SEED),
-            clock=datetime.fromisoformat(stopped["clock"]),
-            scheme=scheme,
-            year=YEAR,
-            annual=cycle_service.annual_instance(SchemeYear.find(scheme, YEAR)),
-        )
-    app.wsgi_app = ClockedApp(app.wsgi_app, lambda: run.clock)
+    return app
+
+
+def database_name(database_url: str) -> str:
+    """sqlite or postgresql: the screenshots' folder."""
+    return database_url.split(":", 1)[0].split("+", 1)[0]
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """Serve the app on a free local port in a thread (its base URL); afterwards empty every table."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the failures
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield World(
-            app=app,
-            base_url=f"http://127.0.0.1:{server.server_port}",
-            run=run,
-            database=database_url.split(":", 1)[0].split("+", 1)[0],
-        )
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -133,6 +130,24 @@ def world(database_url: str, _schema, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="module")
+def world(database_url: str, _schema, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    app = browser_app(database_url, tmp_path_factory)
+    with app.app_context():
+        stopped = simulate_once(YEAR, SEED, stop_at="round.self_report")
+        scheme = Scheme.by_code(app.config["DEFAULT_SCHEME"])
+        run = simulation.Run(
+            rng=random.Random(SEED),
+            clock=datetime.fromisoformat(stopped["clock"]),
+            scheme=scheme,
+            year=YEAR,
+            annual=cycle_service.annual_instance(SchemeYear.find(scheme, YEAR)),
+        )
+    app.wsgi_app = ClockedApp(app.wsgi_app, lambda: run.clock)
+    with served(app) as base_url:
+        yield World(app=app, base_url=base_url, run=run, database=database_name(database_url))
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make system-packages)")
@@ -142,30 +157,49 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+def signed_in_page(
+    browser: Browser,
+    base_url: str,
+    database: str,
+    username: str,
+    viewport: dict | None = None,
+    locale: str = "zh-CN",
+    password: str = DEMO_PASSWORD,
+) -> Page:
+    """A page of a fresh browser context (close it with `page.context.close()`), signed in as the demo
+    user (or with another password). `page.js_errors` collects uncaught errors, `page.console_errors`
+    what the console reports as an error after the sign-in (a refused inline style, a failed request)."""
+    context = browser.new_context(viewport=viewport or OFFICE_SCREEN, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    console: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
+    page.js_errors = errors  # type: ignore[attr-defined]
+    page.console_errors = console  # type: ignore[attr-defined]
+    page.database = database  # type: ignore[attr-defined]
+    page.goto(base_url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.press("#password", "Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    console.clear()
+    return page
+
+
 @pytest.fixture
 def sign_in(world: World, browser: Browser) -> Iterator[Callable[..., Page]]:
     """sign_in("shenyang") → a page of a fresh browser context, signed in as that demo user."""
-    contexts = []
+    pages: list[Page] = []
 
     def open_as(username: str, viewport: dict | None = None, locale: str = "zh-CN") -> Page:
-        context = browser.new_context(viewport=viewport or OFFICE_SCREEN, locale=locale)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.js_errors = errors  # type: ignore[attr-defined]
-        page.database = world.database  # type: ignore[attr-defined]
-        page.goto(world.base_url + "/login")
-        page.fill("#username", username)
-        page.fill("#password", DEMO_PASSWORD)
-        page.press("#password", "Enter")
-        page.wait_for_url(lambda url: "/login" not in url)
-        return page
+        pages.append(signed_in_page(browser, world.base_url, world.database, username, viewport, locale))
+        return pages[-1]
 
     yield open_as
-    for context in contexts:
-        context.close()
+    for page in pages:
+        page.context.close()
 
 
 def screenshot(page: Page, name: str, full_page: bool = True) -> Path:

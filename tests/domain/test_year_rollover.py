@@ -4,6 +4,8 @@ N+1 serves N+1 only; a broken draft deploys nothing."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -119,3 +121,61 @@ def test_a_draft_must_be_safe_xml_naming_a_process(year, deployed):
             NOW,
         )
     assert db.session.scalar(select(SchemeYear).where(SchemeYear.year == 2013)) is nxt
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def test_a_years_diagrams_export_as_a_zip_and_import_back_as_drafts(year, deployed):
+    nxt, _ = cycle.prepare_next_year(user("admin"), year, NOW)
+    exported = process_definitions.export_year(nxt)
+    with zipfile.ZipFile(io.BytesIO(exported)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    assert set(files) == {f"{p}.bpmn" for p in deployed}
+    files["evaluation_round.bpmn"] = files["evaluation_round.bpmn"].replace(
+        "绩效办复核".encode(), "复核（离线修改）".encode(), 1
+    )
+    saved = process_definitions.import_year(
+        user("admin"), nxt, _zip({**files, "__MACOSX/._x": b"", ".hidden": b""}), NOW
+    )
+    assert len(saved) == len(deployed)
+    changed = [d.process_id for d in process_definitions.drafts(nxt) if d.changed]
+    assert changed == ["evaluation_round"]
+
+
+@pytest.mark.parametrize(
+    ("archive", "name", "says"),
+    [
+        (b"not a zip", "file", "不是 zip"),
+        (_zip({}), "file", "没有 .bpmn"),
+        (_zip({"notes.txt": b"hello"}), "notes.txt", ".bpmn"),
+        (_zip({"a.bpmn": b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]><d>&x;</d>'}), "a.bpmn", "DTD"),
+        (_zip({"a.bpmn": b"<not-bpmn/>"}), "a.bpmn", "没有流程"),
+    ],
+)
+def test_an_archive_that_breaks_a_rule_imports_nothing(year, deployed, archive, name, says):
+    nxt, _ = cycle.prepare_next_year(user("admin"), year, NOW)
+    before = [(d.process_id, d.bpmn_xml) for d in process_definitions.drafts(nxt)]
+    with pytest.raises(errors.Invalid) as refused:
+        process_definitions.import_year(user("admin"), nxt, archive, NOW)
+    assert any(says in m for m in refused.value.fields[name]), refused.value.fields
+    assert [(d.process_id, d.bpmn_xml) for d in process_definitions.drafts(nxt)] == before
+
+
+def test_an_archive_bomb_and_a_process_twice_are_refused(year, deployed, monkeypatch):
+    nxt, _ = cycle.prepare_next_year(user("admin"), year, NOW)
+    twin = (WORKFLOWS / "feedback.bpmn").read_bytes()
+    with pytest.raises(errors.Invalid) as refused:
+        process_definitions.import_year(user("admin"), nxt, _zip({"one.bpmn": twin, "two.bpmn": twin}), NOW)
+    assert "同一个流程" in refused.value.fields["two.bpmn"][0]
+    monkeypatch.setattr(process_definitions, "MAX_ARCHIVE_BYTES", 1024)  # the rule, at a size a test can hold
+    bomb = _zip({"a.bpmn": b"0" * 4096})
+    assert len(bomb) < 200, "it compresses to almost nothing"
+    with pytest.raises(errors.Invalid) as refused:
+        process_definitions.import_year(user("admin"), nxt, bomb, NOW)
+    assert "解压后超过" in refused.value.fields["file"][0]

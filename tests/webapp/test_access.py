@@ -104,6 +104,13 @@ def test_every_route_is_covered_by_the_access_table(app):
         "/admin/processes/<int:year>/upload",
         "/admin/processes/<int:year>/<process_id>/deploy",
         "/admin/processes/<int:year>/<process_id>.bpmn",
+        "/admin/processes/<int:year>/export.zip",
+        "/admin/processes/<int:year>/import",
+        # the modeler, its saves and checks, and the diff: checked in test_modeler_page.py
+        "/admin/processes/<int:year>/<process_id>/edit",
+        "/admin/processes/<int:year>/<process_id>/draft",
+        "/admin/processes/<int:year>/<process_id>/check",
+        "/admin/processes/<int:year>/<process_id>/diff",
         # the administrator's actions on a user: checked in test_admin_users.py
         "/admin/users/<username>/active",
         "/admin/users/<username>/password",
@@ -118,6 +125,7 @@ def test_every_route_is_covered_by_the_access_table(app):
         "/monitor/<int:year>/remind/<guid>",
         "/monitor/<int:year>/remind",
         "/monitor/<int:year>/retry/<int:instance_id>",
+        "/monitor/<int:year>/migrate/<int:instance_id>",  # admins only: test_monitor_migration.py
         "/notifications/<int:notification_id>/read",
     }
     assert templated == examples | posts, "add examples of new routes to ROUTES"

@@ -22,6 +22,7 @@ from models.workflow import (
     TaskStatus,
     inbox_query,
 )
+from workflows import engine
 
 ROLES_AND_USERS = [
     ("leadership", "leader"),
@@ -168,6 +169,15 @@ def test_columns_status_and_overdue_marking(login, inbox):
     # Every cell names its column, so a phone can show the row as a card.
     assert html.count('data-label="Phase"') == 4
     assert 'data-testid="open-count">4<' in html
+
+
+def test_overdue_is_marked_on_the_engines_clock_as_the_days_left_are(login, inbox):
+    """A simulated year's clock (a demo, a test) a week back: the task due three days ago is not late yet."""
+    client = english(login("shenyang"))
+    with engine.use_clock(lambda: utcnow() - timedelta(days=7)):
+        html = client.get("/inbox/").get_data(as_text=True)
+    row = re.search(rf'<tr [^>]*data-task-guid="{inbox["overdue"]}"[^>]*>.*?</tr>', html, re.S).group(0)
+    assert "table-danger" not in row and "overdue-marker" not in row and "days left" in row
 
 
 def test_filters_by_year_phase_and_the_completed_list(login, inbox):

@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
-from pathlib import Path
+import zipfile
 
 from sqlalchemy import select
 
 from models.db import db
 from models.workflow import ProcessDefinition
-from workflows import engine, forms
-
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+from tests.conftest import deploy_workflows
 
 
 def _deploy_all(app) -> None:
     with app.app_context():
-        together = datetime(2012, 1, 1, tzinfo=UTC)
-        for path in sorted(WORKFLOWS.glob("*.bpmn")):
-            engine.deploy(
-                path.read_bytes(), source_name=path.name, known_forms=forms.known_keys(), at=together
-            )
-        db.session.commit()
+        deploy_workflows()
 
 
 def _upload(client, year: int, xml: bytes):
@@ -76,6 +68,18 @@ def test_next_year_is_prepared_and_its_revised_round_deployed_from_the_browser(a
             (2, 2013),
         ]
 
+    exported = admin.get("/admin/processes/2013/export.zip")
+    assert exported.status_code == 200 and exported.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(exported.data)) as archive:
+        assert "evaluation_round.bpmn" in archive.namelist()
+    imported = admin.post(
+        "/admin/processes/2013/import",
+        data={"diagram": (io.BytesIO(exported.data), "2013.zip")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "份草稿" in imported.get_data(as_text=True)
+
     xxe = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
     refused = _upload(admin, 2013, xxe)
     assert refused.status_code == 302
@@ -91,3 +95,20 @@ def test_processes_pages_are_for_administrators_in_chinese(app, login):
         assert english not in body, english
     assert login("leader").get("/admin/processes/2012").status_code == 403
     assert admin.get("/admin/processes/2999").status_code == 404
+
+
+def test_a_years_processes_page_prepares_next_year_and_then_leads_to_it(app, login):
+    _deploy_all(app)
+    admin = login("admin")
+    page = admin.get("/admin/processes/2012").get_data(as_text=True)
+    assert 'data-testid="prepare-next"' in page and "准备 2013 年度" in page
+    assert 'action="/cycle/2012/prepare-next"' in page and 'name="then" value="processes"' in page
+
+    prepared = admin.post("/cycle/2012/prepare-next", data={"then": "processes"})
+    assert prepared.status_code == 302 and prepared.headers["Location"].endswith("/admin/processes/2013")
+    page = admin.get("/admin/processes/2012").get_data(as_text=True)
+    assert 'data-testid="prepare-next"' not in page and 'href="/admin/processes/2013"' in page
+    office = login("office").post("/cycle/2012/prepare-next", data={"then": "processes"})
+    assert office.headers["Location"].endswith("/cycle/"), (
+        "the office may prepare, not revise: back to the cycle"
+    )

@@ -22,6 +22,8 @@ from models.workflow import (
 from webapp.domain import errors
 from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
+from workflows.engine import cache as engine_cache
+from workflows.engine import specs
 
 CITIES = ["shenyang", "dalian", "anshan"]
 DEPARTMENTS = ["fgw", "jyt"]
@@ -227,7 +229,7 @@ def test_user_tasks_outside_role_lanes_or_without_forms_are_refused(ctx):
     with pytest.raises(engine.DefinitionError) as caught:
         engine.deploy(xml)
     reasons = " ".join(reason for _e, reason in caught.value.problems)
-    assert "以角色命名的泳道" in reasons and "formKey" in reasons and "流程缺少结束事件" in reasons
+    assert "泳道的角色须为" in reasons and "formKey" in reasons and "流程缺少结束事件" in reasons
 
 
 def test_only_the_tasks_org_and_role_may_complete_it(deploy, user):
@@ -345,3 +347,17 @@ def test_an_unknown_organisation_is_an_incident_fixed_by_adding_it_and_retrying(
     with pytest.raises(errors.Conflict):
         task_service.retry_instance(instance.id, user("office"))
     db.session.rollback()
+
+
+def test_a_multi_instance_step_started_by_one_worker_completes_in_another(deploy, user):
+    """A worker that only loads the state (another process, or after a restart) parses the diagram
+    afresh: the step must still hear its items complete."""
+    deploy("round_like")
+    instance = start("round_like", user("office"), cities=CITIES, departments=DEPARTMENTS)
+    reports = open_tasks(instance, "self_report")
+    complete(reports[0].task_guid, user(reports[0].org.code), {"value": "10"})
+    specs._CACHE.clear()  # what the new worker has not seen
+    engine_cache.clear()
+    for task in reports[1:]:
+        complete(task.task_guid, user(task.org.code), {"value": "20"})
+    assert sorted(t.org.code for t in open_tasks(instance, "score")) == sorted(DEPARTMENTS)

@@ -3,12 +3,18 @@ said in Chinese; XXE and entity bombs are refused without reading a file or expa
 
 from __future__ import annotations
 
-import pytest
+import re
+from pathlib import Path
 
+import pytest
+from lxml import etree
+
+from models.org import Role
 from workflows import forms
-from workflows.engine import definitions
+from workflows.engine import definitions, specs
 from workflows.layout import layout_bpmn
 
+WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -28,9 +34,16 @@ def task(task_id: str = "u", form: str = "acknowledge") -> str:
     )
 
 
-def lane(*ids: str, name: str = "office") -> str:
+def lane(*ids: str, name: str = "office", role: str | None = None) -> str:
     refs = "".join(f"<bpmn:flowNodeRef>{i}</bpmn:flowNodeRef>" for i in ids)
-    return f'<bpmn:laneSet id="ls"><bpmn:lane id="l" name="{name}">{refs}</bpmn:lane></bpmn:laneSet>'
+    ext = (
+        "<bpmn:extensionElements><spiffworkflow:properties>"
+        f'<spiffworkflow:property name="role" value="{role}"/>'
+        "</spiffworkflow:properties></bpmn:extensionElements>"
+        if role is not None
+        else ""
+    )
+    return f'<bpmn:laneSet id="ls"><bpmn:lane id="l" name="{name}">{ext}{refs}</bpmn:lane></bpmn:laneSet>'
 
 
 SOUND = (
@@ -82,7 +95,8 @@ def test_a_sound_laid_out_diagram_passes_every_check(ctx):
             "u",
             "formKey",
         ),
-        (SOUND, lane("u", name="mayor"), "u", "以角色命名的泳道"),
+        (SOUND, lane("u", name="mayor"), "u", "泳道的角色须为"),
+        (SOUND, lane("u", name="市长", role="mayor"), "l", "泳道的角色须为"),
         (
             SOUND.replace(
                 'targetRef="e"/>',
@@ -93,11 +107,55 @@ def test_a_sound_laid_out_diagram_passes_every_check(ctx):
             "不允许调用 '__import__'",
         ),
         (SOUND + '<bpmn:serviceTask id="svc"/>', lane("u"), "svc", "不支持服务任务"),
+        (
+            SOUND.replace(
+                "</bpmn:userTask>",
+                "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>mayors</bpmn:loopDataInputRef>"
+                '<bpmn:inputDataItem id="mayor" name="mayor"/></bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>',
+            ),
+            lane("u"),
+            "u",
+            "多实例步骤所依据的 'mayors'",
+        ),
     ],
 )
 def test_each_rule_names_the_element_it_is_about(ctx, body, lanes, element, says):
     found = problems(diagram(body, lanes))
     assert element in found and any(says in reason for reason in found[element]), found
+
+
+def test_multi_instance_runs_over_participants_inputs_or_what_a_form_provides(ctx):
+    def over(collection: str, io: str = "") -> bytes:
+        loop = (
+            f"<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>{collection}</bpmn:loopDataInputRef>"
+            '<bpmn:inputDataItem id="item" name="item"/></bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>'
+        )
+        return diagram(io + SOUND.replace("</bpmn:userTask>", loop), lane("u"))
+
+    assert "u" not in problems(over("cities"))
+    assert "u" in problems(over("experts"))  # only a process whose form hands experts over may use them
+    io = '<bpmn:ioSpecification id="io"><bpmn:dataInput id="experts" name="experts"/><bpmn:inputSet id="i"><bpmn:dataInputRefs>experts</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet id="o"/></bpmn:ioSpecification>'
+    assert "u" not in problems(over("experts", io))
+    provided = SOUND.replace('value="acknowledge"', 'value="formation.draft"')
+    loop = "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>experts</bpmn:loopDataInputRef></bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"
+    assert "u" not in problems(diagram(provided.replace("</bpmn:userTask>", loop), lane("u")))
+
+
+def test_a_lane_shows_a_chinese_name_and_carries_its_role_as_a_property(ctx):
+    xml = layout_bpmn(diagram(SOUND, lane("u", name="绩效办", role="office")))
+    assert problems(xml, known_processes=set(), require_layout=True) == {}
+    assert specs.describe_xml(xml).elements["u"].lane == "office"
+
+
+def test_every_shipped_lane_has_a_chinese_name_and_a_role(ctx):
+    for path in sorted(WORKFLOWS.glob("*.bpmn")):
+        root = etree.fromstring(path.read_bytes())
+        lanes = root.findall(".//bpmn:lane", specs.NS)
+        assert lanes, path.name
+        for node in lanes:
+            assert not re.search("[A-Za-z]", node.get("name", "")), (path.name, node.get("name"))
+        roles = set(specs.lane_roles(root).values())
+        assert roles and roles <= {r.value for r in Role}, (path.name, roles)
 
 
 def test_call_targets_bindings_and_phases_are_known(ctx):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from io import BytesIO
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from models.i18n import lazy_gettext as _l
 from models.org import Role, User
+from models.scheme import SchemeYear
 from webapp import lifecycle
 from webapp.access import roles_required
 from webapp.admin import bp
@@ -20,7 +22,7 @@ from webapp.domain.accounts import queries as directory
 from webapp.domain.accounts import users as accounts
 from webapp.domain.process import definitions as process_definitions
 from webapp.errors import render_error
-from webapp.lifecycle import page
+from webapp.lifecycle import endpoint, page
 from workflows import engine
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -203,6 +205,7 @@ def _processes_page(year: int, status: int = 200, **forms):
     return render_template(
         "admin/processes.html",
         scheme_year=scheme_year,
+        next_year=SchemeYear.find(scheme_year.scheme, scheme_year.year + 1),
         drafts=drafts,
         problems=checked,
         versions=process_definitions.versions(scheme_year),
@@ -285,3 +288,116 @@ def deploy_draft(year: int, process_id: str):
             "info",
         )
     return redirect(url_for("admin.processes", year=year))
+
+
+@bp.route("/processes/<int:year>/export.zip")
+@roles_required(Role.ADMIN)
+@page
+def export_diagrams(year: int):
+    scheme_year = lifecycle.scheme_year(year)
+    return send_file(
+        BytesIO(process_definitions.export_year(scheme_year)),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{year}-流程图.zip",
+    )
+
+
+@bp.route("/processes/<int:year>/import", methods=["POST"])
+@roles_required(Role.ADMIN)
+@page(refused=_diagram_refused)
+def import_diagrams(year: int):
+    form = DiagramUploadForm()
+    if not form.validate_on_submit():
+        return _processes_page(year, 422, upload=form)
+    data = form.diagram.data.read(process_definitions.MAX_ARCHIVE_BYTES + 1)
+    if len(data) > process_definitions.MAX_ARCHIVE_BYTES:
+        raise errors.TooLarge(
+            str(
+                _l(
+                    "The file is larger than %(mb)d MB.",
+                    mb=process_definitions.MAX_ARCHIVE_BYTES // 1024 // 1024,
+                )
+            )
+        )
+    saved = process_definitions.import_year(current_user, lifecycle.scheme_year(year), data, engine.now())
+    flash(_l("%(n)d drafts are saved from the archive.", n=len(saved)), "success")
+    return redirect(url_for("admin.processes", year=year))
+
+
+# ---------------------------------------------------------------- the browser modeler and the diff
+# (the page and its script: static/src/modeler/, bundled by `make assets`)
+
+
+def _problems_json(problems: list[process_definitions.Problem]) -> list[dict[str, str]]:
+    return [{"element": p.element_id, "message": p.message} for p in problems]
+
+
+@bp.route("/processes/<int:year>/<process_id>/edit")
+@roles_required(Role.ADMIN)
+@page
+def edit_diagram(year: int, process_id: str):
+    scheme_year = lifecycle.scheme_year(year)
+    opened = process_definitions.editable(current_user, scheme_year, process_id)
+    return render_template(
+        "admin/modeler.html",
+        scheme_year=scheme_year,
+        opened=opened,
+        problems=_problems_json(
+            process_definitions.validate_definition(current_user, opened.xml.encode("utf-8"), scheme_year)
+        ),
+        vocabulary=asdict(process_definitions.vocabulary(scheme_year)),
+    )
+
+
+def _diagram_from_json() -> bytes:
+    """The `xml` of the modeler's JSON body, refused with the rule it breaks."""
+    if (request.content_length or 0) > MAX_DIAGRAM + 64 * 1024:
+        raise errors.TooLarge(
+            str(_l("The diagram is larger than %(mb)d MB.", mb=MAX_DIAGRAM // 1024 // 1024))
+        )
+    body = request.get_json(silent=True)
+    xml = body.get("xml") if isinstance(body, dict) else None
+    if not isinstance(xml, str) or not xml.strip():
+        raise errors.BadRequest(
+            str(_l('Send the diagram as JSON: {"xml": "<bpmn:definitions …>"}.')), fields={"xml": []}
+        )
+    try:
+        return xml.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") is valid JSON but no text
+        raise errors.BadRequest(
+            str(_l("The diagram must be encoded in UTF-8.")), fields={"xml": []}
+        ) from None
+
+
+@bp.route("/processes/<int:year>/<process_id>/draft", methods=["PUT"])
+@roles_required(Role.ADMIN)
+@endpoint
+def save_edited_draft(year: int, process_id: str):
+    scheme_year = lifecycle.scheme_year(year)
+    xml = _diagram_from_json()
+    draft = process_definitions.save_draft(
+        current_user, scheme_year, xml, engine.now(), process_id=process_id
+    )
+    problems = process_definitions.validate_definition(current_user, xml, scheme_year)
+    return jsonify(problems=_problems_json(problems), saved_at=draft.updated_at.isoformat())
+
+
+@bp.route("/processes/<int:year>/<process_id>/check", methods=["POST"])
+@roles_required(Role.ADMIN)
+@endpoint
+def check_diagram(year: int, process_id: str):
+    problems = process_definitions.validate_definition(
+        current_user, _diagram_from_json(), lifecycle.scheme_year(year)
+    )
+    return jsonify(problems=_problems_json(problems))
+
+
+@bp.route("/processes/<int:year>/<process_id>/diff")
+@roles_required(Role.ADMIN)
+@page
+def diff_diagram(year: int, process_id: str):
+    scheme_year = lifecycle.scheme_year(year)
+    version = request.args.get("version", type=int)
+    compared = process_definitions.comparison(current_user, scheme_year, process_id, version)
+    return render_template("admin/diff.html", scheme_year=scheme_year, compared=compared)

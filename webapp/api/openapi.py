@@ -475,6 +475,71 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/processes/{instance_id}/migration": {
+                "parameters": [
+                    {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                ],
+                "get": {
+                    "summary": "Whether a running instance may move to another version of its process (admin)",
+                    "parameters": [
+                        {
+                            "name": "definition_id",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "safe": {"type": "boolean"},
+                                    "reasons": {"type": "array", "items": {"type": "string"}},
+                                },
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not an admin"),
+                        "404": _error("No such instance"),
+                        "422": _error("definition_id missing or not a number"),
+                    },
+                },
+                "post": {
+                    "summary": "Move a running instance to another version, only where no step it has done "
+                    "or is doing changes (admin)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["definition_id"],
+                                    "properties": {"definition_id": {"type": "integer"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "instance_id": {"type": "integer"},
+                                    "definition_id": {"type": "integer"},
+                                },
+                            }
+                        ),
+                        "401": _error("No valid bearer token"),
+                        "403": _error("Not an admin"),
+                        "404": _error("No such instance or version"),
+                        "409": _error(
+                            "Not safe: `steps` lists the element ids in the way; or the instance has ended"
+                        ),
+                        "422": _error("definition_id missing or not a number"),
+                    },
+                },
+            },
             "/v1/users": {
                 "get": {
                     "summary": "Every account with its organisation and roles (admin)",

@@ -23,6 +23,7 @@ from webapp.domain.accounts import tokens
 from webapp.domain.accounts import users as accounts
 from webapp.domain.process import definitions as process_definitions
 from webapp.domain.process import inbox as inbox_service
+from webapp.domain.process import migration as instance_migration
 from webapp.domain.process import monitor as monitor_service
 from webapp.domain.process import tasks as task_service
 from webapp.domain.results import feedback
@@ -406,6 +407,32 @@ def list_definitions():
     year = request.args.get("year", type=int)
     found = process_definitions.versions(lifecycle.scheme_year(year) if year else None)
     return jsonify({"definitions": [_definition_json(d) for d in found]})
+
+
+def _version(definition_id: object) -> int:
+    if not isinstance(definition_id, int) or isinstance(definition_id, bool):
+        raise errors.Invalid.on("definition_id", _l("Give the version's definition id as a number."))
+    return definition_id
+
+
+@bp.get("/v1/processes/<int:instance_id>/migration")
+@api_login_required
+@endpoint
+def check_migration(instance_id: int):
+    """Whether the instance may move to that version, and if not, why."""
+    definition_id = _version(request.args.get("definition_id", type=int))
+    reasons = instance_migration.check_move(g.api_user, instance_id, definition_id)
+    return jsonify({"safe": not reasons, "reasons": reasons})
+
+
+@bp.post("/v1/processes/<int:instance_id>/migration")
+@api_login_required
+@endpoint
+def migrate_instance(instance_id: int):
+    """Move a running instance to another deployed version of its process, where that is safe."""
+    definition_id = _version(json_body().get("definition_id"))
+    moved = instance_migration.move_instance(g.api_user, instance_id, definition_id, engine.now())
+    return jsonify({"instance_id": moved.id, "definition_id": moved.definition_id})
 
 
 @bp.get("/v1/definitions/<int:definition_id>")

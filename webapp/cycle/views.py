@@ -58,6 +58,8 @@ def prepare_next(year: int):
             source=year,
         )
         flash(message, "success")
+    if request.form.get("then") == "processes" and current_user.can_revise_processes():
+        return redirect(url_for("admin.processes", year=prepared.year))  # asked from a year's processes
     return redirect(url_for("cycle.index"))
 
 

@@ -13,6 +13,7 @@ from webapp import config as config_module
 from webapp import lifecycle
 from webapp.access import roles_required
 from webapp.domain import errors
+from webapp.domain.process import migration as instance_migration
 from webapp.domain.process import monitor as monitor_service
 from webapp.domain.process import tasks as task_service
 from webapp.errors import render_error
@@ -54,6 +55,7 @@ def year(year: int):
         engine_now=now,
         titles=monitor_service.CELL_TITLES,
         can_act=current_user.has_role(Role.OFFICE),
+        migrations=instance_migration.offers(current_user, overview.scheme_year),
         Level=Level,
     )
 
@@ -132,6 +134,18 @@ def retry(year: int, instance_id: int):
             _l("Retried, but the step failed again: %(message)s", message=result.incident_message), "warning"
         )
     return _done(_l("The failed step ran again and the process goes on."))
+
+
+@bp.route("/monitor/<int:year>/migrate/<int:instance_id>", methods=["POST"])
+@roles_required(Role.ADMIN)
+@page(refused=_back_to_monitor)
+def migrate(year: int, instance_id: int):
+    monitor_service.instance_of_year(lifecycle.scheme_year(year), instance_id)
+    definition_id = request.form.get("definition_id", type=int)
+    if definition_id is None:
+        raise errors.BadRequest(str(_l("Choose the version to move to.")))
+    moved = instance_migration.move_instance(current_user, instance_id, definition_id, engine.now())
+    return _done(_l("The instance now runs version %(v)d.", v=moved.definition.version))
 
 
 @bp.app_template_global()

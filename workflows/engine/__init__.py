@@ -7,12 +7,15 @@ reference), `cache` (deserialized workflows kept between transactions), `steps` 
 until everything waits across the instance tree, save, incidents), `runtime` (the verbs: start,
 complete, timers, messages, retry), `inbox` (mirror READY user tasks into the inbox table),
 `expressions` and `scripting` (the restricted evaluator), `clock`, `monitor` (what each element is
-doing, read-only), `stats` (state sizes and start times for the benchmark).
+doing, read-only), `migration` (moving a running instance to another version, only where safe),
+`dryrun` (a diagram run in memory before deploy), `stats` (state sizes and start times for the benchmark).
 """
 
 from workflows.engine.clock import now, use_clock
 from workflows.engine.definitions import DefinitionError, deploy, inspect_bpmn, latest_definition
 from workflows.engine.expressions import ExpressionError, check_expression, check_script, evaluate, execute
+from workflows.engine.migration import Blocker, UnsafeMigration, migrate
+from workflows.engine.migration import blockers as migration_blockers
 from workflows.engine.monitor import ElementState, element_states
 from workflows.engine.runtime import (
     InstanceClosed,
@@ -32,6 +35,7 @@ from workflows.engine.runtime import (
 from workflows.engine.specs import Description, Element, describe
 
 __all__ = [
+    "Blocker",
     "DefinitionError",
     "Description",
     "Element",
@@ -41,6 +45,7 @@ __all__ = [
     "MessageNotAwaited",
     "StepResult",
     "TaskNotReady",
+    "UnsafeMigration",
     "cancel_instances",
     "check_expression",
     "check_script",
@@ -55,6 +60,8 @@ __all__ = [
     "inspect_bpmn",
     "latest_definition",
     "lock_instance",
+    "migrate",
+    "migration_blockers",
     "now",
     "retry",
     "start_instance",

@@ -21,6 +21,7 @@ from models.org import Role, User
 from models.workflow import ProcessDefinition
 from workflows import forms
 from workflows.engine import expressions
+from workflows.engine.specs import lane_roles
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -35,6 +36,9 @@ PHASES = {p.value for p in Phase}
 #   latest: the newest deployed when the call starts (the default, as Camunda's calledElementBinding);
 #   deployment: the newest deployed together with, or before, the caller's own definition.
 BINDINGS = ("latest", "deployment")
+# The lists of organisation codes every year starts with (process.cycle.participants): what the
+# phases fan out over.
+PARTICIPANTS = ("departments", "cities", "counterparts")
 
 
 class DefinitionError(ValueError):
@@ -173,13 +177,15 @@ def inspect_bpmn(
     *,
     known_processes: set[str] | None = None,
     require_layout: bool = False,
+    dry_run: bool = False,
 ) -> ParsedFile:
     """Validate one BPMN file; raise DefinitionError listing every problem, each on its element.
 
     XML safety, the BPMN XSD, the structure (start, end, connections, gateway conditions), the
     runtime's vocabulary (lanes named by roles, registered form keys, safe expressions, call
     bindings and phases); with `known_processes`, that every call target exists; with
-    `require_layout`, that the diagram draws every element."""
+    `require_layout`, that the diagram draws every element; with `dry_run`, once all that holds, that
+    it runs to its end with made-up participants and data (`dryrun`)."""
     root = parse_safely(xml)
     try:
         VALIDATOR.validate(root)
@@ -213,11 +219,26 @@ def inspect_bpmn(
         if node.get("name") in EXPRESSION_PROPERTIES:
             _check(problems, node, node.get("value"), "expression")
 
-    lane_of = {}
-    for lane in process.iterfind(".//bpmn:lane", NS):
-        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
-            lane_of[(ref.text or "").strip()] = lane.get("name") or ""
+    lane_of = lane_roles(process)
     roles = "、".join(sorted(ROLE_CODES))
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        role = next(
+            (
+                p.get("value") or ""
+                for p in lane.iterfind(
+                    "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS
+                )
+                if p.get("name") == "role"
+            ),
+            None,
+        )
+        if role is not None and role not in ROLE_CODES:
+            problems.append(
+                (
+                    lane.get("id") or "",
+                    str(_l("A lane's role is one of %(roles)s, not %(role)r.", roles=roles, role=role)),
+                )
+            )
     for task in process.iterfind(".//bpmn:userTask", NS):
         task_id = task.get("id") or ""
         lane = lane_of.get(task_id)
@@ -227,7 +248,7 @@ def inspect_bpmn(
                     task_id,
                     str(
                         _l(
-                            "A user task sits in a lane named by a role (%(roles)s), not %(lane)r.",
+                            "A user task sits in a lane whose role is one of %(roles)s, not %(lane)r.",
                             roles=roles,
                             lane=lane or "",
                         )
@@ -244,6 +265,8 @@ def inspect_bpmn(
             problems.append((task_id, str(_l("There is no form with the key %(key)s.", key=form_key))))
     for node in process.iterfind(".//bpmn:serviceTask", NS):
         problems.append((node.get("id") or "", str(_l("Service tasks are not supported."))))
+    if known_forms is not None:
+        _check_collections(problems, process)
     _check_phase(problems, process, process.get("id") or "")
     called = set()
     for node in process.iterfind(".//bpmn:callActivity", NS):
@@ -273,9 +296,49 @@ def inspect_bpmn(
         _check_phase(problems, node, node.get("id") or "")
     if problems:
         raise DefinitionError(problems)
+    if dry_run:
+        from workflows.engine.dryrun import dry_run as run_dry  # it runs what this module checked
+
+        trial = run_dry(xml)
+        if trial.problems:
+            raise DefinitionError(trial.problems)
     return ParsedFile(
         process_id=process.get("id") or "", name=process.get("name") or process.get("id") or "", called=called
     )
+
+
+def _check_collections(problems: list[tuple[str, str]], process: Element) -> None:
+    """A multi-instance step fans out over a list the process has: one of the participants the year
+    starts with, an input the process declares, or a value one of its forms hands to the workflow."""
+    keys = {
+        p.get("value") or ""
+        for p in process.iterfind(".//spiffworkflow:property", NS)
+        if p.get("name") == "formKey"
+    }
+    known = set(PARTICIPANTS) | forms.routed_names(keys)
+    known |= {
+        d.get("name") or d.get("id") or ""
+        for d in process.iterfind("bpmn:ioSpecification/bpmn:dataInput", NS)
+    }
+    for loop in process.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
+        ref = loop.find("bpmn:loopDataInputRef", NS)
+        if ref is None:
+            continue  # a fixed loopCardinality
+        name = (ref.text or "").strip()
+        if name not in known:
+            element = loop.getparent()
+            problems.append(
+                (
+                    element.get("id") or "" if element is not None else "",
+                    str(
+                        _l(
+                            "A multi-instance step runs over %(name)r, which this process does not have: use one of %(known)s.",
+                            name=name,
+                            known="、".join(sorted(n for n in known if n)),
+                        )
+                    ),
+                )
+            )
 
 
 def _property(node: Element, name: str) -> str | None:
@@ -311,6 +374,7 @@ def deploy(
     known_forms: set[str] | None = None,
     known_processes: set[str] | None = None,
     require_layout: bool = False,
+    dry_run: bool = False,
     comment: str = "",
     at: datetime | None = None,
 ) -> tuple[ProcessDefinition, bool]:
@@ -325,6 +389,7 @@ def deploy(
         forms.known_keys() if known_forms is None else known_forms,
         known_processes=known_processes,
         require_layout=require_layout,
+        dry_run=dry_run,
     )
     digest = hashlib.sha256(data).hexdigest()
     latest = latest_definition(parsed.process_id, scheme_year_id)

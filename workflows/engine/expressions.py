@@ -247,6 +247,18 @@ def check_script(source: str) -> None:
     _parse(source, "exec")
 
 
+def free_names(source: str, script: bool = False) -> set[str]:
+    """The data an expression (or script) reads and does not define itself: what must be in the
+    task's data when it runs."""
+    tree = _parse(source, "exec" if script else "eval")
+    loaded: set[str] = set()
+    stored: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (stored if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
+    return loaded - stored - set(FUNCTIONS) - {"True", "False", "None"}
+
+
 class _Evaluator:
     def __init__(self, names: Mapping[str, Any]):
         self.names = names

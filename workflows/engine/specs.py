@@ -8,6 +8,7 @@ definition by that hash instead of carrying the spec (see `state`).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -61,13 +63,28 @@ class SpecError(ValueError):
     """The BPMN of a definition cannot be turned into a runnable spec."""
 
 
+def lane_roles(root: etree._Element) -> dict[str, str]:
+    """The role of each flow node by its id: its lane's `role` property (the lane's visible name is
+    for people, in Chinese), or, in a diagram whose lanes carry no such property, the lane's name."""
+    roles: dict[str, str] = {}
+    for lane in root.iterfind(".//bpmn:lane", NS):
+        role = _properties(lane).get("role") or lane.get("name") or ""
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            roles[(ref.text or "").strip()] = role
+    return roles
+
+
 class _Parser(SpiffBpmnParser):
-    """Spiff's parser, with call activities that run their process as a separate instance."""
+    """Spiff's parser, with call activities that run their process as a separate instance, and a
+    task's lane read as its role code (`lane_roles`) rather than the lane's visible name."""
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("callActivity"): (CallActivityParser, ChildInstanceCall),
     }
+
+    def get_document_lanes(self, root: etree._Element) -> dict[str, str]:
+        return lane_roles(root)
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,7 @@ class Element:
     id: str
     kind: str  # the BPMN tag's local name: userTask, callActivity, exclusiveGateway, …
     name: str
-    lane: str  # the name of its lane (a role code), or ""
+    lane: str  # the role of its lane (`lane_roles`), or ""
     properties: Mapping[str, str] = field(default_factory=dict)
     called: str = ""  # a call activity's calledElement
 
@@ -131,12 +148,11 @@ def describe_xml(xml: bytes) -> Description:
     """The executable process of a BPMN file, as plain data."""
     root = etree.fromstring(xml)
     process = next(p for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable", "false") == "true")
-    lane_of: dict[str, str] = {}
-    lanes = []
-    for lane in process.iterfind(".//bpmn:lane", NS):
-        lanes.append(lane.get("name") or "")
-        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
-            lane_of[(ref.text or "").strip()] = lane.get("name") or ""
+    lane_of = lane_roles(process)
+    lanes = [
+        _properties(lane).get("role") or lane.get("name") or ""
+        for lane in process.iterfind(".//bpmn:lane", NS)
+    ]
     elements = {}
     for node in process.iter():
         if not isinstance(node.tag, str) or not node.tag.startswith(BPMN):
@@ -177,12 +193,26 @@ def _compile(sha256: str, xml: bytes, source_name: str) -> Compiled:
         nested = parser.get_subprocess_specs(description.process_id, require_call_activity_specs=False)
     except SpiffWorkflowException as exc:
         raise SpecError(f"{description.process_id}: {exc}") from None
+    for process_spec in (spec, *(v for v in nested.values() if v is not None)):
+        _connect_loops(process_spec)
     return Compiled(
         sha256=sha256,
         spec=spec,
         subprocess_specs={k: v for k, v in nested.items() if v is not None},
         description=description,
     )
+
+
+def _connect_loops(spec: BpmnProcessSpec) -> None:
+    """Wire each multi-instance (loop) step to hear its items complete, as SpiffWorkflow's own spec
+    deserializer does. SpiffWorkflow otherwise wires it when the step creates its items, in whichever
+    process did that: a worker that only loads the state (another worker, or after a restart) would
+    let the items complete without the step ever hearing of it."""
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = spec.task_specs[task_spec.task_spec]
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 def _remember(compiled: Compiled) -> Compiled:
@@ -200,6 +230,11 @@ def _cached(sha256: str) -> Compiled | None:
         if hit is not None:
             _CACHE.move_to_end(sha256)
         return hit
+
+
+def compile_xml(xml: bytes, source_name: str = "") -> Compiled:
+    """The spec and description of a diagram that is not deployed (a draft being tried out); not kept."""
+    return _compile(hashlib.sha256(xml).hexdigest(), xml, source_name)
 
 
 def compiled(definition: ProcessDefinition) -> Compiled:

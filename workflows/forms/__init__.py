@@ -54,6 +54,8 @@ class FormDefinition:
     form_class: type[Form]
     # Values (by field name) handed to the workflow as routing data, e.g. ("decision",).
     routing: tuple[str, ...] = ()
+    # The names the handler adds to the routing data (what later steps branch or fan out over).
+    provides: tuple[str, ...] = ()
     # Writes the domain records for a submission (flush only) and may return more routing values.
     handler: Handler | None = None
     # Initial values for a form that has no draft yet, from the domain tables.
@@ -66,6 +68,8 @@ class FormDefinition:
     context: Context | None = None
     template: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the form asks, for people (a lazy translation): how the modeler names a form no task uses yet.
+    title: str = ""
 
 
 REGISTRY: dict[str, FormDefinition] = {}
@@ -88,6 +92,15 @@ def get(key: str) -> FormDefinition:
 
 def known_keys() -> set[str]:
     return set(REGISTRY)
+
+
+def routed_names(keys: set[str] | None = None) -> set[str]:
+    """The names the forms under these keys (all, by default) hand to the workflow."""
+    found: set[str] = set()
+    for key, definition in REGISTRY.items():
+        if keys is None or key in keys:
+            found.update(definition.routing, definition.provides)
+    return found
 
 
 from workflows.forms import generic  # noqa: E402,F401  (registers the built-in forms)

@@ -26,5 +26,11 @@ class AcknowledgeForm(Form):
     comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
 
 
-APPROVAL = register(FormDefinition("approval", ApprovalForm, routing=("decision",)))
-ACKNOWLEDGE = register(FormDefinition("acknowledge", AcknowledgeForm))
+APPROVAL = register(
+    FormDefinition(
+        "approval", ApprovalForm, routing=("decision",), title=_l("Approve or return, with a comment")
+    )
+)
+ACKNOWLEDGE = register(
+    FormDefinition("acknowledge", AcknowledgeForm, title=_l("Acknowledge, with an optional comment"))
+)

@@ -31,7 +31,7 @@ class Completion:
     incident: str | None = None
 
 
-def _dispatch(result: engine.StepResult, cause: InboxTask | None = None) -> list[str]:
+def dispatch(result: engine.StepResult, cause: InboxTask | None = None) -> list[str]:
     """Tell users of their new tasks (returned ones when `cause` returned them); hand the messages
     the processes threw to their domain handlers (notifications, …)."""
     if result.new_tasks:
@@ -189,7 +189,7 @@ def complete_task(task_guid: str, user: User, data: Mapping[str, Any]) -> Comple
         result = engine.complete_user_task(instance, task.task_guid, routing)
     except engine.TaskNotReady:
         raise Conflict(str(_l("This task is no longer waiting for input."))) from None
-    _dispatch(result, cause=task)
+    dispatch(result, cause=task)
     audit.record(
         "task.completed",
         user,
@@ -226,7 +226,7 @@ def start_process(
         )
     except engine.DefinitionError as exc:
         raise NotFound(str(exc)) from None
-    _dispatch(result)
+    dispatch(result)
     audit.record(
         "instance.started",
         user,
@@ -254,7 +254,7 @@ def send_message(
         result = engine.deliver_message(instance, name, payload)
     except (engine.MessageNotAwaited, engine.InstanceClosed):
         raise Conflict(str(_l("The process is not waiting for “%(name)s” now.", name=name))) from None
-    _dispatch(result)
+    dispatch(result)
     audit.record(
         "instance.message",
         user,
@@ -272,7 +272,7 @@ def retry_instance(instance_id: int, user: User) -> ProcessInstance:
         raise Conflict(str(_l("The process has no incident to retry.")))
     previous = {"message": instance.incident_message, "element": instance.incident_element}
     result = engine.retry(instance)
-    _dispatch(result)
+    dispatch(result)
     audit.record(
         "instance.retried",
         user,
@@ -305,7 +305,7 @@ def fire_timers(instance_id: int) -> ProcessInstance:
     if instance.due_at is None or instance.due_at > engine.now() or not instance.is_live:
         return instance  # another worker got there first
     result = engine.fire_due_timers(instance)
-    _dispatch(result)
+    dispatch(result)
     audit.record("instance.timers", None, instance_id=instance.id, detail={"incident": result.incident})
     db.session.flush()
     return instance

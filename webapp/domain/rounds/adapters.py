@@ -37,12 +37,20 @@ def _year(ctx: TaskContext) -> SchemeYear:
     return ctx.remember("year", lambda: load(SchemeYear, ctx.instance.scheme_year_id))
 
 
+def _year_id(ctx: TaskContext) -> int:
+    """The id of the task's year, without reading the year itself (a score sheet needs only that)."""
+    year_id = ctx.instance.scheme_year_id
+    if year_id is None:
+        raise LookupError(f"instance {ctx.instance.id} runs for no year")
+    return year_id
+
+
 def _kind(ctx: TaskContext) -> RoundKind:
     return RoundKind(ctx.task.scope)
 
 
 def _round(ctx: TaskContext) -> EvaluationRound:
-    return ctx.remember("round", lambda: EvaluationRound.find(_year(ctx).id, _kind(ctx)))
+    return ctx.remember("round", lambda: EvaluationRound.find(_year_id(ctx), _kind(ctx)))
 
 
 def _org(ctx: TaskContext) -> OrgUnit:
@@ -57,7 +65,7 @@ def _indicators(ctx: TaskContext) -> list[Indicator]:
 
 def _owned(ctx: TaskContext) -> dict[str, Indicator]:
     """The indicators the task's department owns, read once per request."""
-    return ctx.remember("owned", lambda: queries.owned_indicators(_year(ctx).id, _org(ctx)))
+    return ctx.remember("owned", lambda: queries.owned_indicators(_year_id(ctx), _org(ctx)))
 
 
 def _cities(ctx: TaskContext) -> dict[str, OrgUnit]:
@@ -84,7 +92,7 @@ def _field(form: TaskForm, name: str) -> Any:
 
 
 def _rows(form: TaskForm) -> list[dict[str, Any]]:
-    return [{name: field.data for name, field in entry.form._fields.items()} for entry in form.rows.entries]
+    return list(form.rows.data)
 
 
 # ---------------------------------------------------------------- opening a round
@@ -121,7 +129,7 @@ def _report_prefill(ctx: TaskContext) -> dict[str, Any]:
 
 
 def _report_check(form: TaskForm, ctx: TaskContext) -> dict[str, list[str]]:
-    indicators = ctx.remember("indicator_ids", lambda: queries.indicator_ids(_year(ctx).id))
+    indicators = ctx.remember("indicator_ids", lambda: queries.indicator_ids(_year_id(ctx)))
     return _placed(form, queries.report_problems(indicators, _rows(form)))
 
 
@@ -143,7 +151,7 @@ def _score(ctx: TaskContext, values: TaskValues) -> None:
 
 def _verify_prefill(ctx: TaskContext) -> dict[str, Any]:
     owned, cities = list(_owned(ctx).values()), list(_cities(ctx).values())
-    return {"rows": queries.verification_rows(_year(ctx).id, owned, cities)}
+    return {"rows": queries.verification_rows(_year_id(ctx), owned, cities)}
 
 
 def _verify(ctx: TaskContext, values: TaskValues) -> None:
@@ -269,7 +277,14 @@ def _acknowledge(ctx: TaskContext, values: TaskValues) -> None:
 
 
 FORMS = [
-    FormDefinition("round.open", OpenRoundForm, handler=_open, prefill=_open_prefill, check=_open_check),
+    FormDefinition(
+        "round.open",
+        OpenRoundForm,
+        handler=_open,
+        provides=("report_deadline", "score_deadline"),
+        prefill=_open_prefill,
+        check=_open_check,
+    ),
     FormDefinition(
         "round.self_report",
         SelfReportForm,
@@ -301,6 +316,7 @@ FORMS = [
         ReviewForm,
         routing=("decision",),
         handler=_review,
+        provides=("returned_cities", "returned_departments"),
         setup=_review_setup,
         check=_complete_scores_check,
         context=review_context,

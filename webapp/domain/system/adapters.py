@@ -152,7 +152,7 @@ def _handle_prefill(ctx: TaskContext) -> dict[str, Any]:
 def _handle_check(form: TaskForm, ctx: TaskContext) -> dict[str, list[str]]:
     problems = queries.system_problems(_year(ctx))
     comments = {str(c.id): c for c in queries.year_comments(_year(ctx).id)}
-    rows = [{"comment_id": e.form.comment_id.data} for e in form.rows.entries]
+    rows = [{"comment_id": row["comment_id"]} for row in form.rows.data]
     if set(comments) != {r["comment_id"] for r in rows} or len(rows) != len(comments):
         problems.setdefault("", []).extend(queries.handling_problems(comments, rows)[""])
     return problems
@@ -200,6 +200,7 @@ FORMS = [
         "declaration.standard",
         StandardForm,
         handler=_publish_standard,
+        provides=("declaration_deadline",),
         prefill=_standard_prefill,
         check=_standard_check,
     ),
@@ -222,6 +223,7 @@ FORMS = [
         "formation.draft",
         DraftForm,
         handler=_send_for_review,
+        provides=("experts", "solicitation_deadline"),
         setup=_draft_setup,
         check=_draft_check,
         **_SYSTEM_PAGE,
