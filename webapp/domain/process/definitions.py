@@ -35,7 +35,7 @@ class Problem:
     message: str
 
 
-def _revisers_only(actor: User) -> None:
+def require_reviser(actor: User) -> None:
     errors.forbid_unless(actor.can_revise_processes(), _l("Only administrators revise the processes."))
 
 
@@ -48,7 +48,7 @@ def _inspect(xml: bytes, scheme_year: SchemeYear | None) -> None:
 
 def validate_definition(actor: User, xml: bytes, scheme_year: SchemeYear | None = None) -> list[Problem]:
     """Every problem of the file, each on its element ([] when it may be deployed)."""
-    _revisers_only(actor)
+    require_reviser(actor)
     try:
         _inspect(xml, scheme_year)
     except engine.DefinitionError as exc:
@@ -61,7 +61,7 @@ def deploy_definition(
 ) -> tuple[ProcessDefinition, bool]:
     """A new version of the file's process for the year (for every year without one), unless the
     newest already is this file: then that one, and False (two clicks deploy once)."""
-    _revisers_only(actor)
+    require_reviser(actor)
     if len(comment) > MAX_COMMENT:
         raise errors.Invalid.on("comment", _l("At most %(n)d characters.", n=MAX_COMMENT))
     try:
@@ -187,7 +187,7 @@ def save_draft(
     deploying refuses them); only what is not safe UTF-8 XML, names no process, or (with
     `process_id`, the modeler's save) names another process is refused here. The same diagram
     saved again changes nothing; a new draft is based on the version serving the year."""
-    _revisers_only(actor)
+    require_reviser(actor)
     try:
         root = engine_definitions.parse_safely(xml)
         text = xml.decode("utf-8")
@@ -298,7 +298,7 @@ def _archive_files(data: bytes) -> tuple[dict[str, bytes], dict[str, list[str]]]
 def import_year(actor: User, scheme_year: SchemeYear, data: bytes, now: datetime) -> list[DefinitionDraft]:
     """Every diagram of the zip becomes the year's draft of its process, or none does: an unsafe
     file, one that names no process, or two naming the same one refuse the whole archive."""
-    _revisers_only(actor)
+    require_reviser(actor)
     files, problems = _archive_files(data)
     processes: dict[str, str] = {}
     for name, content in sorted(files.items()):
@@ -364,7 +364,7 @@ def _no_diagram(scheme_year: SchemeYear, process_id: str) -> errors.NotFound:
 
 
 def editable(actor: User, scheme_year: SchemeYear, process_id: str) -> Editable:
-    _revisers_only(actor)
+    require_reviser(actor)
     draft = _draft_or_none(scheme_year, process_id)
     if draft is not None:
         return Editable(process_id, draft.bpmn_xml, draft, draft.based_on)
@@ -393,7 +393,7 @@ def comparison(
 ) -> Comparison:
     """The draft (or, with `version_id`, that version of the process) against the version before it:
     for a draft the version it is based on, for a version the one deployed before it for the year."""
-    _revisers_only(actor)
+    require_reviser(actor)
     listed = versions(scheme_year, process_id)
     draft = _draft_or_none(scheme_year, process_id)
     chosen = None

@@ -12,7 +12,7 @@ from models.org import User
 from models.scheme import SchemeYear
 from models.workflow import ProcessDefinition, ProcessInstance
 from webapp.domain import audit, errors
-from webapp.domain.process import monitor, tasks
+from webapp.domain.process import definitions, monitor, tasks
 from workflows import engine
 
 
@@ -39,7 +39,7 @@ def _refusal(blockers: list[engine.Blocker]) -> str:
 
 def check_move(actor: User, instance_id: int, definition_id: int) -> list[str]:
     """Why the instance cannot move to that version ([] when it can): what the page offers."""
-    errors.forbid_unless(actor.can_revise_processes(), _l("Only administrators revise the processes."))
+    definitions.require_reviser(actor)
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None:
         raise errors.NotFound(str(_l("There is no such process instance.")))
@@ -56,7 +56,7 @@ def check_move(actor: User, instance_id: int, definition_id: int) -> list[str]:
 def move_instance(actor: User, instance_id: int, definition_id: int, now: datetime) -> ProcessInstance:
     """Move a running instance to another deployed version of its process; refused (409, with the
     steps in the way) unless no step it has done or is doing changes."""
-    errors.forbid_unless(actor.can_revise_processes(), _l("Only administrators revise the processes."))
+    definitions.require_reviser(actor)
     instance = engine.lock_instance(instance_id)
     if instance is None:
         raise errors.NotFound(str(_l("There is no such process instance.")))
