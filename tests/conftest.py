@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from models.db import db
 from webapp import create_app
@@ -22,6 +24,15 @@ from workflows import engine, forms
 DEMO_PASSWORD = "Demo-pass-2012!"
 SECRET_KEY = "test-secret-key-0123456789abcdef"
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
+
+
+@event.listens_for(Engine, "connect")
+def _commit_without_waiting_for_the_disk(dbapi_connection, _record) -> None:
+    """On PostgreSQL a test's commit need not wait for the WAL to reach the disk (6.8 → 0.5 ms a commit
+    here): what it gives up is durability across a crash of the server, which no test needs."""
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        dbapi_connection.execute("SET synchronous_commit TO off")
+        dbapi_connection.commit()
 
 
 @pytest.fixture(scope="session")
@@ -100,12 +111,13 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def demo(app: Flask):
     """Load the demo organisation, users and 2012 indicator system."""
+    from tests.snapshots import load_demo_once
     from webapp.demo.load import load_demo
 
     with app.app_context():
-        report = load_demo(DEMO_PASSWORD, "test")
-        db.session.commit()
-        return sorted(user.username for user in report.logins)
+        return load_demo_once(
+            lambda: sorted(user.username for user in load_demo(DEMO_PASSWORD, "test").logins)
+        )
 
 
 @pytest.fixture
