@@ -6,7 +6,9 @@ from models.evaluation import (
     CityFeedback,
     EvaluationRound,
     Evidence,
+    PublicationKind,
     RoundKind,
+    RoundPublication,
     RoundStatus,
     Score,
     SelfReportItem,
@@ -19,6 +21,7 @@ from models.formation import (
     CommentSource,
     Declaration,
     DeclarationCall,
+    DeclarationFile,
     DeclarationStatus,
     DeclaredIndicator,
     Handling,
@@ -28,7 +31,7 @@ from models.formation import (
     YearPhase,
 )
 from models.notification import Notification
-from models.org import ApiToken, LoginAttempt, OrgKind, OrgUnit, Role, User, UserRole
+from models.org import ApiToken, LoginAttempt, OrgKind, OrgUnit, Role, User, UserRole, UserSession
 from models.scheme import (
     Dimension,
     Indicator,
@@ -54,7 +57,9 @@ __all__ = [
     "CityFeedback",
     "Evidence",
     "EvaluationRound",
+    "PublicationKind",
     "RoundKind",
+    "RoundPublication",
     "RoundStatus",
     "Score",
     "SelfReportItem",
@@ -65,6 +70,7 @@ __all__ = [
     "CommentSource",
     "Declaration",
     "DeclarationCall",
+    "DeclarationFile",
     "DeclarationStatus",
     "DeclaredIndicator",
     "Handling",
@@ -94,6 +100,7 @@ __all__ = [
     "SchemeYear",
     "User",
     "UserRole",
+    "UserSession",
     "YearStatus",
     "db",
 ]

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.db import JSONText, Model, UTCDateTime, db, enum_column, utcnow
+from models.i18n import gettext
 from models.i18n import lazy_gettext as _l
 from models.org import OVERSIGHT_ROLES, OrgUnit, Role, User
 from models.scheme import Indicator
@@ -73,8 +74,16 @@ class EvaluationRound(Model):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # the approved results (totals, ranks, dimension scores, lost points), kept as approved
+    # the approved results (totals, ranks, dimension scores, lost points), kept as approved; once the
+    # round is published they change only with a correction, and equal its latest publication's
     results: Mapped[dict | None] = mapped_column(JSONText)
+
+    publications: Mapped[list[RoundPublication]] = relationship(
+        back_populates="round",
+        order_by="RoundPublication.version",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     def results_visible_to(self, user: User) -> bool:
         """Approved results are for the office and the leadership; published ones for every participant."""
@@ -97,6 +106,59 @@ class EvaluationRound(Model):
     @classmethod
     def find(cls, scheme_year_id: int, kind: RoundKind) -> EvaluationRound | None:
         return db.session.scalar(select(cls).where(cls.scheme_year_id == scheme_year_id, cls.kind == kind))
+
+
+class PublicationKind(enum.StrEnum):
+    PUBLICATION = "publication"  # what the office published
+    CORRECTION = "correction"  # a later change to published figures (e.g. fraud found at year end)
+
+    @property
+    def title(self) -> str:  # type: ignore[override]  # a name for people, not str.title()
+        return str(PUBLICATION_KIND_TITLES[self])
+
+
+PUBLICATION_KIND_TITLES = {
+    PublicationKind.PUBLICATION: _l("Publication"),
+    PublicationKind.CORRECTION: _l("Correction"),
+}
+
+
+class RoundPublication(Model):
+    """One published version of a round's results, frozen as published: version 1 when the office
+    publishes the round, a correction for each later change of its figures, with the reason.
+
+    `reason` is an English msgid rendered with `reason_params` in the reader's language (`reason_text`);
+    `cities` are the cities whose figures or rank differ from the version before.
+    """
+
+    __tablename__ = "round_publication"
+    __table_args__ = (
+        UniqueConstraint("round_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_round.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[PublicationKind] = mapped_column(enum_column(PublicationKind, "publication_kind"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    results: Mapped[dict] = mapped_column(JSONText)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reason_params: Mapped[dict | None] = mapped_column(JSONText)
+    cities: Mapped[list] = mapped_column(JSONText, default=list)
+
+    round: Mapped[EvaluationRound] = relationship(back_populates="publications")
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the current language ("" for a first publication)."""
+        if not self.reason or self.reason_params is None:
+            return self.reason
+        try:
+            return gettext(self.reason, **self.reason_params)
+        except (KeyError, ValueError, TypeError):  # a msgid whose placeholders changed since it was stored
+            return self.reason
 
 
 class SubmissionStatus(enum.StrEnum):

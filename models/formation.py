@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.db import JSONText, Model, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
-from models.org import OrgUnit, User
+from models.org import OVERSIGHT_ROLES, OrgUnit, User
 from models.scheme import KeyPoint, SchemeYear
 
 
@@ -161,6 +162,38 @@ class DeclaredIndicator(Model):
                 KeyPoint.number == self.key_point_number,
             )
         )
+
+
+class DeclarationFile(Model):
+    """A file a department sends with its declaration for a year (the basis documents it cites).
+
+    Kept by year and department, not by `Declaration` row: a department attaches files before its
+    first submission, when no row exists yet, and a resubmission after a return keeps them. The bytes
+    are stored as evidence is (instance/evidence/, named by their SHA-256) and served only through a
+    view that checks `can_view`.
+    """
+
+    __tablename__ = "declaration_file"
+    __table_args__ = (
+        CheckConstraint("size > 0", name="size_positive"),
+        Index("ix_declaration_file_year_department", "scheme_year_id", "department_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_year_id: Mapped[int] = mapped_column(ForeignKey("scheme_year.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    department: Mapped[OrgUnit] = relationship()
+
+    def can_view(self, user: User) -> bool:
+        """The declaring department, and the office, leadership and admins who review and approve."""
+        return user.has_any_role(OVERSIGHT_ROLES) or user.org_id == self.department_id
 
 
 class CommentSource(enum.StrEnum):

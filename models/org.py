@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import enum
-import secrets
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -147,8 +146,6 @@ class User(Model):
     email: Mapped[str | None] = mapped_column(String(254))
     org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Rotated on password change so that every other session of the user ends.
-    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_hex(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # set when an administrator created the account or reset its password: the user must choose
     # their own at the next sign-in before doing anything else (the API refuses them a token)
@@ -178,7 +175,9 @@ class User(Model):
         return False
 
     def get_id(self) -> str:
-        return self.session_token
+        # Flask-Login stores this at login_user; `webapp.security.sign_in` puts the key of the
+        # user's new `UserSession` in its place, and the user loader reads only such keys.
+        return f"user:{self.id}"
 
     # Domain --------------------------------------------------------------
     @property
@@ -216,16 +215,12 @@ class User(Model):
     def set_password(
         self, password: str, *, password_hash: str | None = None, temporary: bool = False
     ) -> None:
-        """A new password ends every other session; a temporary one (an administrator's) must be
-        replaced by the user at their next sign-in."""
+        """Store a new password's hash; a temporary one (an administrator's) must be replaced by the
+        user at their next sign-in. The verbs that call this end the user's sessions and tokens
+        (`webapp.domain.accounts.sessions.end_all`)."""
         self.password_hash = password_hash or generate_password_hash(password)
-        self.end_sessions()
         self.password_changed_at = utcnow()
         self.must_change_password = temporary
-
-    def end_sessions(self) -> None:
-        """Sign the user out everywhere: a session names the token, so a new token ends them all."""
-        self.session_token = secrets.token_hex(16)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -234,33 +229,64 @@ class User(Model):
     def by_username(cls, username: str) -> User | None:
         return db.session.scalar(select(cls).where(cls.username == username))
 
-    @classmethod
-    def by_session_token(cls, token: str) -> User | None:
-        return db.session.scalar(select(cls).where(cls.session_token == token))
-
 
 class LoginAttempt(Model):
-    """One password check; failures within a window slow the account and the address down."""
+    """One password check; recent failures slow an account from an address down (see
+    `webapp.domain.accounts.operations.ThrottlePolicy`)."""
 
     __tablename__ = "login_attempt"
+    # The slow-down counts one account's and one address's rows within the last minutes: each index
+    # leads with the name and ends with the time, so a count reads only the window's rows.
+    __table_args__ = (
+        Index("ix_login_attempt_username_at", "username", "at"),
+        Index("ix_login_attempt_address_at", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    address: Mapped[str] = mapped_column(String(64), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class UserSession(Model):
+    """One signed-in browser. Its cookie carries the session's key (only the key's hash is stored),
+    so signing out ends this session on the server, and a password change, a deactivation or "sign
+    out everywhere" ends every session of the user (`webapp.domain.accounts.sessions`)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # what the account page shows so that a user tells their sessions apart
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    user: Mapped[User] = relationship()
+
+    def belongs_to(self, user: User) -> bool:
+        return self.user_id == user.id
+
+
 class ApiToken(Model):
-    """A bearer token for the task API; only its hash is stored."""
+    """A bearer token for the task API; only its hash is stored, and its first characters (`prefix`)
+    so that its owner can tell it apart on the account page."""
 
     __tablename__ = "api_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+    def belongs_to(self, user: User) -> bool:
+        return self.user_id == user.id

@@ -10,6 +10,7 @@ import enum
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Integer,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -98,6 +100,9 @@ class SchemeYear(Model):
     year_end_weight: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.8"))
     # how the half-year and third-quarter totals make the process score
     process_rule: Mapped[str] = mapped_column(String(32), default="mean")
+    # a city with fraud found on any indicator of a key point is not eligible for that key point's
+    # excellence award: it is left out of the key point's ranking (the plan is silent; on by default)
+    fraud_bars_award: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     scheme: Mapped[Scheme] = relationship(back_populates="years")
     dimensions: Mapped[list[Dimension]] = relationship(
@@ -124,7 +129,13 @@ class SchemeYear(Model):
                 select(Indicator)
                 .where(Indicator.scheme_year_id == self.id)
                 .order_by(Indicator.seq)
-                .options(selectinload(Indicator.key_point), selectinload(Indicator.owner))
+                .options(
+                    # the results read each indicator's dimension: two small queries, not one per level
+                    selectinload(Indicator.key_point)
+                    .selectinload(KeyPoint.level)
+                    .selectinload(Level.dimension),
+                    selectinload(Indicator.owner),
+                )
             )
         )
 

@@ -309,11 +309,13 @@ def inbox_query(
     year: int | None = None,
     process_id: str | None = None,
     phase: str | None = None,
+    round_kind: str | None = None,
     sort: str | None = None,
 ) -> Select[tuple[InboxTask]]:
     """The user's inbox as one SELECT over inbox_task (and its instance), never a workflow.
 
-    open: tasks for the user's roles in their org (or org-less ones), plus those they claimed;
+    open: tasks for the user's roles in their org (or org-less ones) not assigned to someone else,
+    plus those they claimed;
     completed: tasks the user completed. Each filter narrows an indexed scan of the user's rows
     (ix_inbox_task_open_role_org, ix_inbox_task_completed_by_at), so history does not slow it.
     """
@@ -322,8 +324,11 @@ def inbox_query(
     if status == "completed":
         query = query.where(InboxTask.completed_by_id == user.id, InboxTask.status == TaskStatus.COMPLETED)
     else:
-        mine = (InboxTask.role.in_(user.roles)) & (
-            InboxTask.org_id.is_(None) | (InboxTask.org_id == user.org_id)
+        # what InboxTask.is_for allows: the role, the org (if any) and the assignee (if any)
+        mine = (
+            (InboxTask.role.in_(user.roles))
+            & (InboxTask.org_id.is_(None) | (InboxTask.org_id == user.org_id))
+            & (InboxTask.assignee_id.is_(None) | (InboxTask.assignee_id == user.id))
         )
         query = query.where(InboxTask.status == TaskStatus.OPEN, mine | (InboxTask.claimed_by_id == user.id))
     if year is not None or process_id:
@@ -336,6 +341,8 @@ def inbox_query(
         query = query.where(ProcessInstance.process_id == process_id)
     if phase:
         query = query.where(InboxTask.phase == phase)
+    if round_kind:
+        query = query.where(InboxTask.round == round_kind)
     if sort == "org":
         query = query.outerjoin(OrgUnit, OrgUnit.id == InboxTask.org_id)
     order = {

@@ -25,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config_module.finalize(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from webapp import errors, i18n, security, templating
+    from webapp import errors, i18n, inputs, security, templating
     from webapp.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app, login_manager)
     errors.init_app(app)
+    inputs.init_app(app)  # the bounded <int:> converter, before any route is added
     templating.init_app(app)
 
     from webapp.admin import bp as admin_bp

@@ -1,6 +1,8 @@
 """`flask bench engine`: the runtime's cost per completion and per start on a round-shaped process, the
 inbox's cost with 20 years of history, and (`year`) the 2012 year simulated through the real
-services, once as it is and once with twice the departments (see `bench_year`).
+services, once as it is and once with twice the departments (see `bench_year`); `expressions`: how
+fast the evaluator refuses each costly expression (`workflows.engine.bench_expressions`); `uploads`:
+the indicator import's growth with its rows and the memory a 200 MB cell costs (`webapp.bench_uploads`).
 
 A benchmark prints figures; it asserts nothing. It runs on a throw-away SQLite database unless
 --database-url says otherwise, built by the same migrations as production.
@@ -9,6 +11,7 @@ A benchmark prints figures; it asserts nothing. It runs on a throw-away SQLite d
 from __future__ import annotations
 
 import json
+import resource
 import secrets
 import statistics
 import tempfile
@@ -30,6 +33,7 @@ from webapp.domain.process import tasks as task_service
 from workflows import engine, forms
 from workflows.engine import stats
 from workflows.engine.bench import ROUND_BPMN, raw_roundtrip_ms, raw_start_cached_ms, raw_start_ms
+from workflows.engine.bench_expressions import refusal_figures
 
 bench_cli = AppGroup("bench", help="Benchmarks (print figures, assert nothing).")
 
@@ -164,6 +168,49 @@ def bench_engine(as_json: bool, database_url: str | None, rounds: int, with_year
             "twice_over_once_wall": round(twice["wall_s"] / once["wall_s"], 3),
             "twice_over_once_cpu": round(twice["cpu_s"] / once["cpu_s"], 3),
         }
+    if as_json:
+        click.echo(json.dumps(figures))
+    else:
+        _print(figures)
+
+
+@bench_cli.command("expressions")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_expressions(as_json: bool) -> None:
+    """Time the evaluator's refusal of each costly expression: milliseconds and the traced peak of
+    memory per case, and the growth of the process's peak RSS over them all."""
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    figures = refusal_figures()
+    rss_growth_mb = round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024, 1)
+    if as_json:
+        click.echo(json.dumps({"cases": figures, "peak_rss_growth_mb": rss_growth_mb}))
+        return
+    for case in figures:
+        click.echo(f"{case['case']:30} {case['ms']:8.2f} ms {case['peak_kb']:9.1f} KB  {case['refused']}")
+    click.echo(f"slowest {max(c['ms'] for c in figures):.2f} ms; peak RSS grew {rss_growth_mb} MB")
+
+
+@bench_cli.command("uploads")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_uploads(as_json: bool) -> None:
+    """The indicator import at 1k / 2k / 4k / 5k rows with the ratios, 100k rows refused, and the peak
+    RSS growth of a process receiving a workbook with one 200 MB cell (`webapp.bench_uploads`)."""
+    from webapp import bench_uploads
+
+    scheme = current_app.config["DEFAULT_SCHEME"]
+    secret = current_app.config["SECRET_KEY"]
+
+    def work() -> dict:
+        figures = bench_uploads.import_figures(scheme)
+        url = db.engine.url.render_as_string(hide_password=False)
+        figures["one_200_mb_cell"] = bench_uploads.big_cell_figures(url, secret, scheme)
+        # within the 20 MB unpacked: refused by the scan's cell length before openpyxl builds it
+        figures["one_15_mb_cell"] = bench_uploads.big_cell_figures(
+            url, secret, scheme, megabytes=15, control=True
+        )
+        return figures
+
+    figures = _in_scratch(None, work)
     if as_json:
         click.echo(json.dumps(figures))
     else:

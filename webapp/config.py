@@ -31,6 +31,12 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": False,
+        # Served over HTTPS (JIXIAO_HTTPS=true; off for the http dev server): cookies only over TLS,
+        # https links, and Strict-Transport-Security for HSTS_MAX_AGE seconds (subdomains too).
+        "HTTPS": False,
+        "HSTS_MAX_AGE": 365 * 24 * 3600,
+        "HSTS_INCLUDE_SUBDOMAINS": True,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         # Larger requests are refused with 413 before they are read (evidence files are at most 10 MB).
@@ -39,10 +45,23 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_CN", "en"],
         "DEFAULT_SCHEME": "ln-cities",
-        # Login slow-down: this many failures within the window slow an account or address down.
-        "LOGIN_MAX_FAILURES": 5,
+        # The login slow-down (docs/architecture.md, "Life of a request"). It slows an account down
+        # only from the addresses that failed for it, so it can never lock a user out from elsewhere.
+        # Failures count within this many seconds:
         "LOGIN_FAILURE_WINDOW": 15 * 60,
-        "LOGIN_BASE_DELAY": 30,
+        # One account from one address: after n ≥ LOGIN_PAIR_FREE_FAILURES failures the next attempt
+        # waits LOGIN_PAIR_BASE_DELAY × 2^(n − LOGIN_PAIR_FREE_FAILURES) s (1, 2, 4, … s), at most
+        # LOGIN_MAX_DELAY.
+        "LOGIN_PAIR_FREE_FAILURES": 3,
+        "LOGIN_PAIR_BASE_DELAY": 1,
+        "LOGIN_MAX_DELAY": 15 * 60,
+        # One address, across accounts: this many failures refuse it until the window drops it below.
+        "LOGIN_ADDRESS_MAX_FAILURES": 100,
+        # One account, from all addresses: this many failures mean it is under attack, and then an
+        # address that has failed for it waits at least LOGIN_ACCOUNT_DELAY seconds between attempts.
+        # An address with no failures for it still has the right password accepted.
+        "LOGIN_ACCOUNT_BUSY_FAILURES": 20,
+        "LOGIN_ACCOUNT_DELAY": 30,
         "DEMO_PASSWORD": None,
         "DEMO_PASSWORD_FILE": str(Path(instance_path) / "demo-password.txt"),
         # E-mail copies of notifications go out only when MAIL_SERVER is set (JIXIAO_MAIL_SERVER, …).
@@ -84,9 +103,32 @@ def holidays(config: Mapping[str, Any]) -> frozenset[date]:
     return frozenset(date.fromisoformat(str(d).strip()) for d in configured if str(d).strip())
 
 
+def _flag(value: Any) -> bool:
+    """A yes/no setting: true, 1, yes, on (any case), or a truthy Python value."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def https(config: dict[str, Any]) -> None:
+    """Behind HTTPS: Secure session and remember cookies, https URLs, and the HSTS header's value
+    (STRICT_TRANSPORT_SECURITY, sent by webapp.security); none of it over plain http."""
+    config["HTTPS"] = _flag(config.get("HTTPS"))
+    if not config["HTTPS"]:
+        config["STRICT_TRANSPORT_SECURITY"] = None
+        return
+    config["PREFERRED_URL_SCHEME"] = "https"
+    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = True
+    hsts = f"max-age={int(config['HSTS_MAX_AGE'])}"
+    config["STRICT_TRANSPORT_SECURITY"] = hsts + (
+        "; includeSubDomains" if config["HSTS_INCLUDE_SUBDOMAINS"] else ""
+    )
+
+
 def finalize(config: dict[str, Any]) -> None:
     """Derive the settings extensions read and refuse unsafe ones with a sentence."""
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    https(config)
     env = config.get("ENV")
     if env not in {"production", "development"}:
         raise ConfigError(f"JIXIAO_ENV must be 'production' or 'development', not {env!r}.")

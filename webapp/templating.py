@@ -13,6 +13,7 @@ from models.db import db
 from models.i18n import gettext as _
 from models.i18n import lazy_gettext as _l
 from models.workflow import inbox_query
+from webapp.domain.results import scorecard
 from workflows.engine import now as engine_now
 
 
@@ -37,6 +38,8 @@ ACTION_TITLES = {
     "instance.retried": _l("retried the process after an incident"),
     "evidence.attached": _l("attached a file"),
     "evidence.removed": _l("removed a file"),
+    "declaration_file.attached": _l("attached a file"),
+    "declaration_file.removed": _l("removed a file"),
 }
 
 
@@ -58,6 +61,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         days_left=days_left, open_task_count=open_task_count, action_title=action_title
     )
+    # statuses, their legend and rank changes (results/_scorecard.html)
+    app.jinja_env.globals["scorecard"] = scorecard
 
     @app.context_processor
     def inject_now() -> dict:

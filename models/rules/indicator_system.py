@@ -14,6 +14,12 @@ from typing import Any
 from models.i18n import lazy_gettext as _l
 
 TOTAL = Decimal(1000)
+SHOWN = 40  # characters of a code or name a message quotes (an imported cell may be thousands long)
+
+
+def _shown(text: str | None) -> str:
+    text = text or ""
+    return text if len(text) <= SHOWN else text[:SHOWN] + "…"
 
 
 @dataclass(frozen=True)
@@ -68,65 +74,62 @@ def check_system(
     weights: list[Decimal] = []
     for ind in indicators:
         subject = ind.code or "?"
+        code = _shown(subject)  # as the messages quote it
         if not ind.code or not ind.code.strip():
             check.add(subject, "code", _l("Every indicator needs a code."))
         elif codes[ind.code] > 1:
             check.add(
-                subject, "code_unique", _l("Indicator code %(code)s is used more than once.", code=ind.code)
+                subject, "code_unique", _l("Indicator code %(code)s is used more than once.", code=code)
             )
         if not ind.name or not ind.name.strip():
-            check.add(subject, "name", _l("Indicator %(code)s needs a name.", code=subject))
+            check.add(subject, "name", _l("Indicator %(code)s needs a name.", code=code))
         elif names[ind.name.strip()] > 1:
             check.add(
                 subject,
                 "name_unique",
                 _l(
                     "Indicator %(code)s: the name “%(name)s” is used more than once.",
-                    code=subject,
-                    name=ind.name,
+                    code=code,
+                    name=_shown(ind.name),
                 ),
             )
         weight = as_weight(ind.weight)
         if weight is None:
             check.add(
-                subject, "weight_number", _l("Indicator %(code)s: the weight must be a number.", code=subject)
+                subject, "weight_number", _l("Indicator %(code)s: the weight must be a number.", code=code)
             )
         elif weight <= 0:
             check.add(
                 subject,
                 "weight_positive",
-                _l("Indicator %(code)s: the weight must be greater than 0.", code=subject),
+                _l("Indicator %(code)s: the weight must be greater than 0.", code=code),
             )
         elif weight != weight.quantize(Decimal("0.01")):
             check.add(
                 subject,
                 "weight_precision",
-                _l("Indicator %(code)s: the weight may have at most 2 decimals.", code=subject),
+                _l("Indicator %(code)s: the weight may have at most 2 decimals.", code=code),
             )
         else:
             weights.append(weight)
         if ind.key_point is None:
-            check.add(
-                subject, "key_point", _l("Indicator %(code)s must sit under a key point.", code=subject)
-            )
+            check.add(subject, "key_point", _l("Indicator %(code)s must sit under a key point.", code=code))
         elif ind.key_point not in key_points:
             check.add(
                 subject,
                 "key_point",
-                _l("Indicator %(code)s: there is no key point %(n)s.", code=subject, n=ind.key_point),
+                _l("Indicator %(code)s: there is no key point %(n)s.", code=code, n=ind.key_point),
             )
         if not ind.owner:
-            check.add(
-                subject, "owner", _l("Indicator %(code)s needs one lead owner department.", code=subject)
-            )
+            check.add(subject, "owner", _l("Indicator %(code)s needs one lead owner department.", code=code))
         elif ind.owner not in departments:
             check.add(
                 subject,
                 "owner",
                 _l(
                     "Indicator %(code)s: %(owner)s is not an evaluating department.",
-                    code=subject,
-                    owner=ind.owner,
+                    code=code,
+                    owner=_shown(ind.owner),
                 ),
             )
         for co in ind.co_owners:
@@ -134,7 +137,7 @@ def check_system(
                 check.add(
                     subject,
                     "co_owner",
-                    _l("Indicator %(code)s: the lead owner cannot also be a co-owner.", code=subject),
+                    _l("Indicator %(code)s: the lead owner cannot also be a co-owner.", code=code),
                 )
             elif co not in departments:
                 check.add(
@@ -142,8 +145,8 @@ def check_system(
                     "co_owner",
                     _l(
                         "Indicator %(code)s: co-owner %(owner)s is not an evaluating department.",
-                        code=subject,
-                        owner=co,
+                        code=code,
+                        owner=_shown(co),
                     ),
                 )
     used = {i.key_point for i in indicators}

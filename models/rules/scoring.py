@@ -6,7 +6,7 @@ meant for what people see: the screen, the exports, and the ties of the publishe
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from decimal import (
     MAX_EMAX,
@@ -184,16 +184,27 @@ def dimension_ranks(scores: Mapping[str, Mapping[str, Decimal]]) -> dict[str, di
 
 
 def excellence_awards(
-    key_point_scores: Mapping[K, Mapping[str, Decimal]], designated: Iterable[K], top_n: int
+    key_point_scores: Mapping[K, Mapping[str, Decimal]],
+    designated: Iterable[K],
+    top_n: int,
+    ineligible: Mapping[K, Collection[str]] | None = None,
 ) -> dict[K, list[str]]:
-    """Name, per designated key point, the cities ranked within the top N (all ties at the boundary included)."""
+    """Name, per designated key point, the cities ranked within the top N (all ties at the boundary included).
+
+    Cities `ineligible` for a key point (the year's rule: fraud found on one of its indicators) are left
+    out of that key point's ranking, so they are never named and the places go to the eligible cities.
+    """
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ValueError(f"top_n must be a whole number of at least 1, not {top_n!r}")
+    ineligible = ineligible or {}
     awards: dict[K, list[str]] = {}
     for key_point in designated:
         if key_point not in key_point_scores:
             raise ValueError(f"no scores for designated key point {key_point!r}")
-        ranks = competition_ranks(key_point_scores[key_point])
+        barred = ineligible.get(key_point, ())
+        ranks = competition_ranks(
+            {city: score for city, score in key_point_scores[key_point].items() if city not in barred}
+        )
         awards[key_point] = [city for city, rank in ranks.items() if rank <= top_n]
     return awards
 

@@ -1,9 +1,12 @@
 """A year in the browser: a city drafts and submits its self-report, a department's out-of-range score
 is refused and a valid one accepted, the office watches the monitor's counts change and reminds a
-late department, and after a simulated year the results page draws its charts. The tests run in file
-order on one simulated year; each leaves the year where the next expects it."""
+late department, the office reviews every score with its flags (a bare submit decides nothing) and
+the leadership approves on the ranking, and after a simulated year the results page draws its charts.
+The tests run in file order on one simulated year; each leaves the year where the next expects it."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -11,6 +14,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from models.db import db
+from models.evaluation import EvaluationRound, RoundKind, Score
 from models.notification import Notification
 from models.org import OrgUnit, User
 from models.workflow import InboxTask, TaskStatus
@@ -207,6 +211,70 @@ def test_the_office_watches_the_counts_change_and_sends_a_reminder(world, sign_i
     expect(diagram).to_have_attribute("data-loaded", "department_declaration")
     screenshot(page, "monitor-tree")
     assert page.js_errors == []
+
+
+def test_the_office_reviews_every_score_with_its_flags_and_the_leadership_approves_on_the_ranking(
+    world, sign_in
+):
+    assert world.advance("round.review")
+
+    def plant_a_zero():  # a large deduction the review must flag
+        task = db.session.scalars(
+            select(InboxTask).where(InboxTask.form_key == "round.review", InboxTask.status == TaskStatus.OPEN)
+        ).one()
+        round_ = EvaluationRound.find(task.instance.scheme_year_id, RoundKind(task.scope))
+        score = db.session.scalars(
+            select(Score)
+            .join(OrgUnit, OrgUnit.id == Score.city_id)
+            .where(Score.round_id == round_.id, OrgUnit.code == "dalian")
+            .order_by(Score.indicator_id)
+        ).first()
+        score.score, score.reason = Decimal(0), "台账缺失，无法核实。"
+        db.session.commit()
+        return task.task_guid
+
+    guid = world.query(plant_a_zero)
+    page = sign_in("office")
+    page.goto(f"{world.base_url}/tasks/{guid}")
+    matrix = page.get_by_test_id("review-matrix")
+    expect(matrix.locator('[data-testid="cell-flag"][data-flag="large_deduction"]').first).to_be_visible()
+    expect(matrix).to_contain_text("台账缺失，无法核实。")
+    ranking = page.get_by_test_id("ranking")
+    expect(ranking.get_by_test_id("ranking-row")).to_have_count(14)
+    page.get_by_test_id("review-context").scroll_into_view_if_needed()
+    screenshot(page, "review-overview", full_page=False)
+    # drilling into a city leaves its column alone in the matrix
+    ranking.get_by_role("link", name="大连市").click()
+    expect(matrix.locator('td[data-col="dalian"]').first).to_be_visible()
+    expect(matrix.locator('td[data-col="shenyang"]').first).to_be_hidden()
+    screenshot(page, "review-matrix", full_page=False)
+    # a bare submit decides nothing: the decision is asked for
+    page.get_by_test_id("submit-button").click()
+    expect(page.locator('[data-testid="field-error"][data-field="decision"]')).to_be_visible()
+    page.select_option('select[name="decision"]', "approve")
+    page.get_by_test_id("submit-button").click()
+    page.wait_for_url(lambda url: f"/tasks/{guid}" not in url)
+    assert task_status(world, guid) == TaskStatus.COMPLETED
+    assert page.js_errors == []
+
+    assert world.advance("round.approve")
+    approve = world.query(
+        lambda: db.session.scalar(
+            select(InboxTask.task_guid).where(
+                InboxTask.form_key == "round.approve", InboxTask.status == TaskStatus.OPEN
+            )
+        )
+    )
+    leader = sign_in("leader")
+    leader.goto(f"{world.base_url}/tasks/{approve}")
+    approval = leader.get_by_test_id("approval-context")
+    expect(approval.get_by_test_id("ranking-row")).to_have_count(14)
+    expect(approval.get_by_test_id("ranking")).to_contain_text("大连市")
+    flagged = approval.get_by_test_id("flagged-scores")
+    expect(flagged.locator('[data-flag="large_deduction"]').first).to_be_visible()
+    expect(flagged).to_contain_text("台账缺失，无法核实。")
+    screenshot(leader, "round-approval")
+    assert leader.js_errors == []
 
 
 def test_after_the_year_the_results_page_draws_its_charts(world, sign_in):

@@ -306,8 +306,11 @@ def drive(world, run: simulation.Run, stop_at: str) -> None:
 def test_2013s_half_year_round_starts_on_the_new_version(world, sign_in, seen):
     office = sign_in("office")
     top_bar(office, "年度考评").click()
+    asked: list[str] = []
+    office.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     office.get_by_test_id(f"cycle-{NEXT}").get_by_test_id("start-cycle").click()
     expect(office.get_by_test_id(f"cycle-{NEXT}").get_by_test_id("cycle-status")).to_be_visible()
+    assert asked and str(NEXT) in asked[0], "starting a year asks first"
     no_errors(office)
 
     def begin():

@@ -4,6 +4,7 @@ stays, and a workbook import is taken whole or not at all."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -17,10 +18,11 @@ from tests.conftest import DEMO_PASSWORD
 from tests.domain.lookup import count, org, user
 from webapp.domain import errors
 from webapp.domain.accounts import excel as users_excel
-from webapp.domain.accounts import operations, tokens
+from webapp.domain.accounts import operations, sessions, tokens
 from webapp.domain.accounts import users as accounts
 
 POLICY = operations.ThrottlePolicy()
+IDLE = timedelta(hours=8)
 
 
 def actions() -> list[str]:
@@ -47,7 +49,7 @@ def test_an_administrator_creates_an_account_with_a_temporary_password(ctx, demo
         tokens.issue_token("fgw-zhang", password, "10.0.0.1", POLICY)
     operations.change_password(new, password, "Zhang-own-pass-1", "Zhang-own-pass-1")
     assert not new.must_change_password and tokens.issue_token("fgw-zhang", "Zhang-own-pass-1", "x", POLICY)
-    assert actions() == ["user.created"]
+    assert actions() == ["user.created", "user.password_changed"]
 
 
 @pytest.mark.parametrize(
@@ -90,9 +92,10 @@ def test_only_administrators_manage_accounts(ctx, demo):
 def test_deactivation_ends_sessions_and_tokens_at_once_and_reactivation_restores_sign_in(ctx, demo):
     fgw = user("fgw")
     token, _row = tokens.issue_token("fgw", DEMO_PASSWORD, "x", POLICY)
-    session = fgw.session_token
+    key, _row = sessions.start_session(fgw, address="x", user_agent=None)
     accounts.set_active(user("admin"), fgw, False)
-    assert not fgw.active and fgw.session_token != session and count(ApiToken) == 0
+    assert not fgw.active and count(ApiToken) == 0
+    assert sessions.session_for_key(key, IDLE) is None
     assert tokens.user_for_token(token) is None
     assert operations.authenticate("fgw", DEMO_PASSWORD, "x", POLICY) is None
     accounts.set_active(user("admin"), fgw, False)  # a second click does nothing more
@@ -117,15 +120,18 @@ def test_roles_are_given_and_taken_and_the_last_administrator_stays(ctx, demo):
         accounts.update_user(admin, chief, display_name="主任", org=org("office"), roles=[Role.CITY])
     assert list(refused.value.fields) == ["roles"], "an office cannot hold a city's role"
     moved = user("fgw")
-    session = moved.session_token
+    key, _row = sessions.start_session(moved, address="x", user_agent=None)
     accounts.update_user(admin, moved, display_name="调动", org=org("jyt"), roles=[Role.DEPARTMENT])
-    assert moved.org.code == "jyt" and moved.session_token != session, "a move starts afresh"
+    assert moved.org.code == "jyt" and sessions.session_for_key(key, IDLE) is None, "a move starts afresh"
 
 
 def test_a_reset_password_is_temporary_and_ends_the_old_one(ctx, demo):
     fgw = user("fgw")
+    key, _row = sessions.start_session(fgw, address="x", user_agent=None)
+    token, _token_row = tokens.issue_token("fgw", DEMO_PASSWORD, "x", POLICY)
     password = accounts.reset_password(user("admin"), fgw)
     assert fgw.must_change_password and fgw.check_password(password) and not fgw.check_password(DEMO_PASSWORD)
+    assert sessions.session_for_key(key, IDLE) is None and tokens.user_for_token(token) is None
 
 
 def workbook(rows: list[list], sheet: str = users_excel.SHEET) -> bytes:

@@ -490,3 +490,37 @@ def test_awards_are_exactly_the_cities_ranked_within_the_top_n(totals: dict[str,
     assert sorted(awarded) == sorted(city for city in totals if strictly_higher(totals, city) < top_n)
     assert len(awarded) >= min(top_n, len(totals))
     assert awarded == [city for city in competition_ranks(totals) if city in awarded]
+
+
+# -- award eligibility (a city with fraud on a key point is not eligible for its award) ---------------
+
+
+def test_an_ineligible_city_tied_at_the_top_is_left_out_and_the_place_stays_with_the_tie() -> None:
+    scores = {"kp": {"cheat": D(90), "a": D(90), "b": D(80), "c": D(70)}}
+    assert excellence_awards(scores, ["kp"], top_n=1) == {"kp": ["a", "cheat"]}
+    assert excellence_awards(scores, ["kp"], top_n=1, ineligible={"kp": {"cheat"}}) == {"kp": ["a"]}
+
+
+def test_an_ineligible_city_gives_its_place_to_the_next_eligible_one() -> None:
+    scores = {"kp": {"cheat": D(95), "a": D(90), "b": D(80), "c": D(80), "d": D(70)}}
+    # without the cheat the ranking is a 1, b 2, c 2: two places go to all three (the tie at the boundary)
+    assert excellence_awards(scores, ["kp"], top_n=2, ineligible={"kp": ["cheat"]}) == {"kp": ["a", "b", "c"]}
+
+
+def test_ineligibility_is_per_key_point() -> None:
+    scores = {1: {"cheat": D(9), "a": D(1)}, 2: {"cheat": D(9), "a": D(1)}}
+    assert excellence_awards(scores, [1, 2], top_n=1, ineligible={1: {"cheat"}}) == {1: ["a"], 2: ["cheat"]}
+
+
+@settings(deadline=None)
+@given(city_totals, st.integers(min_value=1, max_value=6), st.data())
+def test_ineligible_cities_are_never_awarded_and_the_rest_are_ranked_without_them(
+    totals: dict[str, D], top_n: int, data: st.DataObject
+) -> None:
+    barred = data.draw(st.sets(st.sampled_from(sorted(totals))) if totals else st.just(set()))
+    awarded = excellence_awards({"kp": totals}, ["kp"], top_n, {"kp": barred})["kp"]
+    eligible = {city: total for city, total in totals.items() if city not in barred}
+    assert not set(awarded) & barred
+    # exactly the eligible cities with fewer than top_n eligible cities displayed strictly above them
+    assert sorted(awarded) == sorted(city for city in eligible if strictly_higher(eligible, city) < top_n)
+    assert len(awarded) >= min(top_n, len(eligible))

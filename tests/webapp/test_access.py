@@ -48,6 +48,7 @@ ROUTES = {
     "/admin/users/template.xlsx": {"admin"},
     "/admin/processes/2012": {"admin"},
     "/account/password": EVERYONE,
+    "/account": EVERYONE,
     "/inbox/": EVERYONE,
     "/notifications/": EVERYONE,
     "/results/2012/dashboards": EVERYONE,
@@ -58,7 +59,15 @@ ROUTES = {
 }
 # the help guides are public so that the sign-in page can link to them (test_help.py)
 PUBLIC = {"/login", "/lang/<code>", "/static/<path:filename>", "/help/", "/help/<role>"}
-POST_ONLY = {"/logout", "/role/<code>", "/cycle/start", "/notifications/read-all"}
+POST_ONLY = {
+    "/logout",
+    "/role/<code>",
+    "/cycle/start",
+    "/notifications/read-all",
+    # one's own sessions and tokens: checked in test_sessions_and_tokens.py
+    "/account/sessions/revoke-all",
+    "/account/tokens/revoke-all",
+}
 
 
 def test_every_route_is_covered_by_the_access_table(app):
@@ -83,6 +92,8 @@ def test_every_route_is_covered_by_the_access_table(app):
         "/results/<int:year>/province.<fmt>",
         # evidence downloads are checked per file in test_evidence.py
         "/evidence/<int:evidence_id>",
+        # a declaration's files: checked per file and role in test_declaration_files.py
+        "/evidence/declaration/<int:file_id>",
         # score templates are checked per task in test_score_excel.py
         "/tasks/<guid>/template.xlsx",
         "/orgs/<code>",
@@ -119,14 +130,20 @@ def test_every_route_is_covered_by_the_access_table(app):
         "/indicators/<int:year>/indicator/<code>/delete",
         "/cycle/<int:instance_id>/phase/<phase>",
         "/cycle/<int:year>/revision",
+        "/cycle/<int:year>/rules",  # the year's award rule: checked in test_year_rules.py
         "/evidence/upload/<guid>",
         "/tasks/<guid>/template",
         "/evidence/<int:evidence_id>/delete",
+        "/evidence/declaration/upload/<guid>",
+        "/evidence/declaration/<int:file_id>/delete",
         "/monitor/<int:year>/remind/<guid>",
         "/monitor/<int:year>/remind",
         "/monitor/<int:year>/retry/<int:instance_id>",
         "/monitor/<int:year>/migrate/<int:instance_id>",  # admins only: test_monitor_migration.py
         "/notifications/<int:notification_id>/read",
+        # revoking one of one's own sessions or tokens: checked in test_sessions_and_tokens.py
+        "/account/sessions/<int:session_id>/revoke",
+        "/account/tokens/<int:token_id>/revoke",
     }
     assert templated == examples | posts, "add examples of new routes to ROUTES"
 

@@ -86,7 +86,7 @@ def test_a_new_department_user_signs_in_chooses_a_password_and_sees_the_departme
     assert changed.status_code == 302
     inbox = zhang.get("/inbox/").get_data(as_text=True)
     assert "发展改革委 指标申报" in inbox and guid in inbox
-    assert _audit(app) == ["user.created"]
+    assert _audit(app) == ["user.created", "user.password_changed"]
 
 
 def test_a_deactivated_users_session_and_token_stop_at_once(app, login):

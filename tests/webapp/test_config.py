@@ -31,7 +31,7 @@ def test_defaults_use_a_sqlite_file_in_the_instance_folder(instance):
 
 def test_instance_file_overrides_defaults_and_environment_overrides_the_file(instance, monkeypatch):
     (instance / "config.py").write_text(
-        f"SECRET_KEY = {GOOD_KEY!r}\nDEFAULT_SCHEME = 'from-file'\nLOGIN_MAX_FAILURES = 7\n"
+        f"SECRET_KEY = {GOOD_KEY!r}\nDEFAULT_SCHEME = 'from-file'\nLOGIN_PAIR_FREE_FAILURES = 7\n"
     )
     app = create_app()
     assert app.config["SECRET_KEY"] == GOOD_KEY
@@ -42,7 +42,7 @@ def test_instance_file_overrides_defaults_and_environment_overrides_the_file(ins
     app = create_app()
     assert app.config["DEFAULT_SCHEME"] == "from-env"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:////tmp/elsewhere.sqlite"
-    assert app.config["LOGIN_MAX_FAILURES"] == 7
+    assert app.config["LOGIN_PAIR_FREE_FAILURES"] == 7
 
     app = create_app({"DEFAULT_SCHEME": "from-test"})
     assert app.config["DEFAULT_SCHEME"] == "from-test"
@@ -51,13 +51,13 @@ def test_instance_file_overrides_defaults_and_environment_overrides_the_file(ins
 def test_environment_values_are_typed():
     env = {
         "JIXIAO_SESSION_COOKIE_SECURE": "true",
-        "JIXIAO_LOGIN_MAX_FAILURES": "9",
+        "JIXIAO_LOGIN_PAIR_FREE_FAILURES": "9",
         "JIXIAO_SECRET_KEY": "12345",
         "PATH": "/bin",
     }
     assert from_environment(env) == {
         "SESSION_COOKIE_SECURE": True,
-        "LOGIN_MAX_FAILURES": 9,
+        "LOGIN_PAIR_FREE_FAILURES": 9,
         "SECRET_KEY": "12345",
     }
 

@@ -25,7 +25,8 @@ from models.evaluation import AnnualResult, EvaluationRound, RoundKind, RoundSta
 from models.org import OrgKind, OrgUnit, Role, User
 from models.scheme import Scheme, SchemeYear
 from models.workflow import InboxTask, TaskStatus
-from webapp.domain.results import dashboards
+from webapp.domain.process.cycle import clone_scheme_year
+from webapp.domain.results import dashboards, scorecard
 from webapp.domain.results import queries as results
 from webapp.simulation import simulate
 
@@ -45,10 +46,12 @@ def known_year(app, demo) -> int:
     return store_known_year(app)
 
 
-def store_known_year(app) -> int:
-    """Store the three rounds' scores and results and the annual result of 2012; return the scheme year id."""
+def store_known_year(app, number: int = 2012, shift: int = 0) -> int:
+    """Store the three rounds' scores and results and the annual result of a year (2012, or a later one made
+    from it); `shift` moves each city's scores to another city's. Return the scheme year id."""
     with app.app_context():
-        year = SchemeYear.find(Scheme.by_code("ln-cities"), 2012)
+        scheme = Scheme.by_code("ln-cities")
+        year = SchemeYear.find(scheme, number) or clone_scheme_year(SchemeYear.find(scheme, 2012), number)
         cities = results.cities()
         indicators = year.indicators()
         for round_index, kind in enumerate(RoundKind):
@@ -64,7 +67,7 @@ def store_known_year(app) -> int:
                         "round_id": round_.id,
                         "indicator_id": ind.id,
                         "city_id": city.id,
-                        "score": _score(ind.weight, ci, ii, round_index),
+                        "score": _score(ind.weight, ci + shift, ii, round_index),
                         "reason": "",
                         "scored_at": AT,
                         "changes": 0,
@@ -247,8 +250,16 @@ def test_the_export_holds_the_tables_values(app, login, known_year):
     rows = list(ranking.iter_rows(min_row=3, values_only=True))
     assert len(rows) == 14 and rows[0][0] == 1
     ordered = sorted(totals[RoundKind.HALF_YEAR].values(), reverse=True)
-    for rank, name, total in rows:
+    assert len(ranking[2]) == 4  # rank, city, total, status: the first round has no rank change
+    with app.test_request_context():  # the titles in the request's language, as the workbook has them
+        maximum = sum(i.weight for i in _year.indicators())
+        titles = {
+            name: scorecard.status_of(totals[RoundKind.HALF_YEAR][code], maximum).title
+            for name, code in names.items()
+        }
+    for rank, name, total, status in rows:
         assert Decimal(str(total)) == totals[RoundKind.HALF_YEAR][names[name]]
+        assert status == titles[name]
         assert rank == ordered.index(totals[RoundKind.HALF_YEAR][names[name]]) + 1
     heat = book[book.sheetnames[4]]
     header = [c.value for c in heat[2]]

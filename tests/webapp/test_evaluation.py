@@ -86,12 +86,12 @@ def check_every_participant_sees_the_ranking_and_a_city_only_its_details(app, lo
         "/api/v1/tokens", json={"username": "shenyang", "password": "Demo-pass-2012!"}
     ).get_json()["token"]
     body = api.get("/api/v1/years/2012/results", headers={"Authorization": f"Bearer {token}"}).get_json()
-    own = next(c for c in body["rounds"]["half_year"]["cities"] if c["city"] == "shenyang")
-    other = next(c for c in body["rounds"]["half_year"]["cities"] if c["city"] == "dalian")
+    own = next(c for c in body["rounds"]["half_year"]["cities"] if c["city"]["code"] == "shenyang")
+    other = next(c for c in body["rounds"]["half_year"]["cities"] if c["city"]["code"] == "dalian")
     assert "lines" in own and "lines" not in other
     assert len(body["annual"]["cities"]) == 14
     tree = api.get("/api/v1/years/2012/indicators", headers={"Authorization": f"Bearer {token}"}).get_json()
-    assert tree["total_weight"] == 1000
+    assert tree["total_weight"] == "1000.00"
 
 
 def test_scores_outside_the_weight_are_refused_naming_the_indicator_and_the_city(app, demo):

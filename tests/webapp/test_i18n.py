@@ -65,3 +65,34 @@ def test_catalogue_is_current_and_every_message_has_a_chinese_translation():
         or zh[i].fuzzy
     )
     assert not untranslated, f"untranslated in zh: {untranslated[:5]}"
+
+
+def test_the_api_answers_in_the_clients_accept_language(client, demo):
+    def refusal(language: str | None) -> dict:
+        headers = {"Accept-Language": language} if language else {}
+        response = client.post("/api/v1/tokens", json={"username": "office"}, headers=headers)
+        assert response.status_code == 422
+        return response.get_json()["error"]
+
+    english = refusal("en-GB,en;q=0.9")
+    assert english["message"] == "Some fields need attention."
+    assert english["fields"] == {"password": ["This field is required."]}
+    chinese = refusal("zh-CN,zh;q=0.9,en;q=0.5")
+    assert chinese["message"] == "部分字段需要修改。" and chinese["fields"] == {
+        "password": ["此项为必填项。"]
+    }
+    assert refusal("en;q=0.5, zh;q=0.9")["message"] == "部分字段需要修改。", "the better quality wins"
+    assert refusal(None)["message"] == refusal("fr, de;q=0.8")["message"] == "部分字段需要修改。", (
+        "Chinese by default"
+    )
+
+    from tests.conftest import bearer
+
+    headers = {**bearer(client, "office"), "Accept-Language": "en"}
+    bad = client.get("/api/v1/tasks?phase=spring", headers=headers).get_json()["error"]
+    assert bad["fields"]["phase"][0].startswith("phase must be one of: declaration, ")
+
+
+def test_web_pages_keep_to_the_chosen_language_whatever_the_browser_asks(client):
+    page = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page and "登录" in page

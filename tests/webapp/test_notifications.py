@@ -22,6 +22,7 @@ from webapp import mail
 from webapp.domain import errors
 from webapp.domain import notifications as notification_service
 from webapp.domain.process import tasks as task_service
+from webapp.domain.results import queries as results
 from workflows import engine, forms
 from workflows.forms import TaskContext
 
@@ -201,7 +202,7 @@ def test_published_results_notify_city_and_department_users(ctx, demo):
         user=user("office"),
         now=NOW,
     )
-    publish(context, {"rows": []})
+    publish(context, {"rows": [{"city": c.short_name, "no_advice": True} for c in results.cities()]})
     db.session.commit()
     told = {db.session.get(User, n.user_id) for n in notes("results_published")}
     kinds = {u.org.kind for u in told}
@@ -421,7 +422,8 @@ def test_the_list_is_the_users_own_newest_first_and_paginated(app, login):
     )
     second = client.get("/notifications/?page=2").get_data(as_text=True)
     assert second.count('data-testid="notification"') == 5 and "Message 0" in second
-    assert client.get("/notifications/?page=x").status_code == 200
+    refused = client.get("/notifications/?page=x")
+    assert refused.status_code == 422 and "page" in refused.get_data(as_text=True), "a bad page is named"
 
 
 def test_mark_read_is_idempotent_and_only_for_the_owner(app, login):

@@ -86,6 +86,7 @@ PROVINCE = ProvinceReport(
             D(910 - 4 * i),
             D("909.1") - 4 * i,
             i + 1,
+            {0: 2, 1: -1, 2: 0}.get(i),  # 沈阳 up two places, 大连 down one, 鞍山 unchanged, the rest new
         )
         for i, city in reversed(list(enumerate(CITIES)))
     ],
@@ -189,11 +190,12 @@ def test_round_workbook_holds_numbers_under_chinese_headers(zh):
     wb = load_workbook(BytesIO(reports.city_round_xlsx(ROUND)))
     summary, dimensions, indicators = wb.worksheets
     assert summary["A1"].value == reports.city_round_document(ROUND).title and "沈阳市" in summary["A1"].value
-    facts = {row[0]: row[1] for row in summary.iter_rows(min_row=3, max_row=6, values_only=True)}
+    facts = {row[0]: row[1] for row in summary.iter_rows(min_row=3, max_row=7, values_only=True)}
     assert facts == {
         _("Total score"): 861.125,
         _("Maximum score"): 1000,
         _("Rank"): 3,
+        _("Change in rank"): "无上一轮排名",
         _("Cities evaluated"): 14,
     }
     assert summary["B3"].number_format == "0.00"
@@ -202,7 +204,8 @@ def test_round_workbook_holds_numbers_under_chinese_headers(zh):
     assert headers[:2] == ["编号", "考评指标"] and headers[4] == "分值"
     first = [cell.value for cell in indicators[3]]
     assert first[:2] == ["1.2", "固定资产投资增长率"] and first[4:7] == [20, 0, 20]
-    assert reports.fraud_mark() in first[7]
+    assert headers[7] == "状态" and first[7] == "落后"
+    assert reports.fraud_mark() in first[8]
     assert indicators["E3"].number_format == "0.00" and indicators["A3"].font.color.rgb == "00B00020"
     assert indicators["A4"].fill.fgColor.rgb != "00FDECEA"
     assert indicators.cell(4, 6).value == pytest.approx(27.505)  # the workbook keeps the exact score
@@ -212,8 +215,8 @@ def test_round_workbook_holds_numbers_under_chinese_headers(zh):
 
 def test_annual_workbook_has_the_rounds_and_awards(zh):
     wb = load_workbook(BytesIO(reports.city_annual_xlsx(ANNUAL)))
-    values = [row[1] for row in wb.worksheets[0].iter_rows(min_row=3, max_row=9, values_only=True)]
-    assert values == [850.5, 870.25, 860.375, 880, 876.075, 2, 14]
+    values = [row[1] for row in wb.worksheets[0].iter_rows(min_row=3, max_row=10, values_only=True)]
+    assert values == [850.5, 870.25, 860.375, 880, 876.075, 2, "无上一轮排名", 14]
     awards = wb.worksheets[-1]
     assert [row[0] for row in awards.iter_rows(min_row=3, values_only=True)] == ["经济增长", "就业"]
 
@@ -221,11 +224,32 @@ def test_annual_workbook_has_the_rounds_and_awards(zh):
 def test_province_workbook_ranks_the_cities(zh):
     ranking, awards, fraud = load_workbook(BytesIO(reports.province_xlsx(PROVINCE))).worksheets[1:]
     rows = list(ranking.iter_rows(min_row=3, values_only=True))
-    assert [row[:2] for row in rows] == [(i + 1, city) for i, city in enumerate(CITIES)]
-    assert rows[-1][2:] == (835, 840, 837.5, 858, pytest.approx(857.1))
-    assert ranking["A2"].value == _("Rank") and ranking["B2"].value == "市政府"
+    assert [(row[0], row[2]) for row in rows] == [(i + 1, city) for i, city in enumerate(CITIES)]
+    assert rows[-1][3:] == (835, 840, 837.5, 858, pytest.approx(857.1))
+    assert (
+        ranking["A2"].value == _("Rank") and ranking["B2"].value == "变化" and ranking["C2"].value == "市政府"
+    )
+    assert [row[1] for row in rows[:3]] == ["↑2", "↓1", "—"] and rows[3][1] is None
     assert [row for row in awards.iter_rows(min_row=3, values_only=True)] == [
         ("经济增长", "沈阳市、大连市"),
         ("就业", "盘锦市"),
     ]
     assert next(fraud.iter_rows(min_row=3, values_only=True))[:2] == ("锦州市", "固定资产投资增长率")
+
+
+def test_the_citys_report_states_each_indicators_status_and_its_rank_change(zh):
+    table = reports.city_round_document(ROUND).tables[1]
+    assert table.headers[7] == "状态"
+    assert [row[7] for row in table.rows] == ["落后", "关注", "良好"]  # 0 of 20; 27.505 of 30; 14.5 of 15
+    text = pdf_text(reports.city_round_pdf(replace(ROUND, rank_change=2)))
+    assert "名次变化" in text
+    assert "↑2上升2位" in text, "the arrow is drawn by the embedded font, with the words beside it"
+    assert "落后" in text and "良好" in text
+    assert "↓1下降1位" in pdf_text(reports.city_annual_pdf(replace(ANNUAL, rank_change=-1)))
+    assert squeeze(_("No earlier ranking")) in pdf_text(reports.city_round_pdf(ROUND))
+
+
+def test_the_province_report_ranks_the_cities_with_arrows(zh):
+    text = pdf_text(reports.province_pdf(PROVINCE))
+    assert "1↑2沈阳市" in text and "2↓1大连市" in text and "3—鞍山市" in text
+    assert "4抚顺市" in text, "a city without an earlier rank shows no arrow"

@@ -18,6 +18,7 @@ from models.org import OrgKind, User
 from models.scheme import Indicator
 from models.workflow import InboxTask, TaskStatus
 from tests.snapshots import simulate_once
+from webapp.domain import sheets
 from webapp.domain.errors import WorkbookInvalid
 from webapp.domain.process import tasks as task_service
 from webapp.domain.rounds import score_excel
@@ -271,13 +272,13 @@ def check_a_completed_task_has_no_template_to_fill(app, login, score_task):
     assert 'data-testid="score-template"' not in page
 
 
-def check_only_score_tasks_have_a_template_and_an_upload_needs_a_file(app, login, score_task):
+def check_only_grid_tasks_have_a_template_and_an_upload_needs_a_file(app, login, score_task):
     with app.app_context():
-        report = db.session.scalars(
-            select(InboxTask).where(InboxTask.form_key == "round.self_report").order_by(InboxTask.id)
+        opening = db.session.scalars(
+            select(InboxTask).where(InboxTask.form_key == "round.open").order_by(InboxTask.id)
         ).first()
-        city, report_guid = report.org.code, report.task_guid
-    assert login(city).get(f"/tasks/{report_guid}/template.xlsx").status_code == 404
+        opening_guid = opening.task_guid
+    assert login("office").get(f"/tasks/{opening_guid}/template.xlsx").status_code == 404
     client = login(score_task.username)
     assert client.post(f"/tasks/{score_task.guid}/template", data={}).status_code == 400
     refused = upload(client, score_task.guid, b"PK not really")
@@ -285,7 +286,37 @@ def check_only_score_tasks_have_a_template_and_an_upload_needs_a_file(app, login
     assert draft_of(app, score_task.guid) is None
 
 
-def test_score_templates(app, login, demo):
+def check_a_long_cell_is_not_echoed_and_a_limit_keeps_the_draft(app, login, score_task, monkeypatch):
+    client = login(score_task.username)
+    workbook = downloaded(client, score_task.guid)
+    sheet = workbook["评分"]
+    fill_full_marks(sheet)
+    long_code, long_score = "未知编号" * 1000, "九十" * 2000  # 4,000 characters each, under the cell limit
+    sheet.cell(2, CODE).value = long_code
+    sheet.cell(3, SCORE).value = long_score
+
+    response = upload(client, score_task.guid, saved(workbook))
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert long_code[:40] + "…" in html and long_score[:40] + "…" in html
+    assert long_code[:41] not in html and long_score[:41] not in html
+    assert len(html) < 100_000
+    monkeypatch.setattr(sheets, "MAX_ROWS", 3)
+    workbook = downloaded(client, score_task.guid)
+    fill_full_marks(workbook["评分"])
+    refused = upload(client, score_task.guid, saved(workbook))
+    assert refused.status_code == 422
+    listed = re.findall(
+        r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>",
+        refused.get_data(as_text=True).split('data-testid="template-errors"')[1],
+    )
+    assert [(row, column) for _sheet, row, column, _reason in listed] == [("4", "")], listed
+    assert "3" in listed[0][3]
+    assert draft_of(app, score_task.guid) is None, "nothing is saved"
+
+
+def test_score_templates(app, login, demo, monkeypatch):
     """Each check works on its own department's score task of the same simulated round."""
     st = score_tasks(app)
     check_the_template_holds_the_grid_with_the_indicators_and_grey_read_only_columns(app, login, st[0])
@@ -294,4 +325,5 @@ def test_score_templates(app, login, demo):
     check_the_service_reports_every_row_error_with_its_sheet_row_and_column(app, login, st[3])
     check_a_user_of_another_department_is_refused(login, st[4])
     check_a_completed_task_has_no_template_to_fill(app, login, st[5])
-    check_only_score_tasks_have_a_template_and_an_upload_needs_a_file(app, login, st[6])
+    check_only_grid_tasks_have_a_template_and_an_upload_needs_a_file(app, login, st[6])
+    check_a_long_cell_is_not_echoed_and_a_limit_keeps_the_draft(app, login, st[7], monkeypatch)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from io import BytesIO
 
-from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -16,17 +15,19 @@ from webapp import lifecycle
 from webapp.access import roles_required
 from webapp.admin import bp
 from webapp.admin.forms import AccountForm, DeployForm, DiagramUploadForm, ImportForm
-from webapp.domain import errors
+from webapp.attachments import send_attachment
+from webapp.domain import errors, sheets
 from webapp.domain.accounts import excel as users_excel
 from webapp.domain.accounts import queries as directory
 from webapp.domain.accounts import users as accounts
 from webapp.domain.process import definitions as process_definitions
 from webapp.errors import render_error
+from webapp.inputs import query_int
 from webapp.lifecycle import endpoint, page
 from workflows import engine
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD = 5 * 1024 * 1024
+MAX_UPLOAD = sheets.MAX_FILE  # what a workbook may unpack to is bounded in domain/sheets.py
 
 
 def _account_form(user: User | None = None) -> AccountForm:
@@ -161,14 +162,12 @@ def reset_password(username: str):
 @roles_required(Role.ADMIN)
 @page
 def users_template():
-    return send_file(
-        BytesIO(users_excel.template()), mimetype=XLSX, as_attachment=True, download_name="用户导入模板.xlsx"
-    )
+    return send_attachment(users_excel.template(), XLSX, "用户导入模板.xlsx")
 
 
 def _import_refused(exc: errors.DomainError):
     if isinstance(exc, errors.WorkbookInvalid):
-        return render_template("admin/import.html", form=ImportForm(), problems=exc.rows), 422
+        return render_template("admin/import.html", form=ImportForm(), problems=exc.rows, more=exc.more), 422
     return render_error(exc.status, exc.message)
 
 
@@ -227,12 +226,7 @@ def processes(year: int):
 @page
 def draft_diagram(year: int, process_id: str):
     draft = process_definitions.draft_of(lifecycle.scheme_year(year), process_id)
-    return send_file(
-        BytesIO(draft.bpmn_xml.encode("utf-8")),
-        mimetype="application/xml",
-        as_attachment=True,
-        download_name=f"{year}-{process_id}.bpmn",
-    )
+    return send_attachment(draft.bpmn_xml.encode("utf-8"), "application/xml", f"{year}-{process_id}.bpmn")
 
 
 def _diagram_refused(exc: errors.DomainError, year: int, **_values):
@@ -295,11 +289,8 @@ def deploy_draft(year: int, process_id: str):
 @page
 def export_diagrams(year: int):
     scheme_year = lifecycle.scheme_year(year)
-    return send_file(
-        BytesIO(process_definitions.export_year(scheme_year)),
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"{year}-流程图.zip",
+    return send_attachment(
+        process_definitions.export_year(scheme_year), "application/zip", f"{year}-流程图.zip"
     )
 
 
@@ -398,6 +389,6 @@ def check_diagram(year: int, process_id: str):
 @page
 def diff_diagram(year: int, process_id: str):
     scheme_year = lifecycle.scheme_year(year)
-    version = request.args.get("version", type=int)
+    version = query_int("version")
     compared = process_definitions.comparison(current_user, scheme_year, process_id, version)
     return render_template("admin/diff.html", scheme_year=scheme_year, compared=compared)

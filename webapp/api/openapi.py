@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.evaluation import RoundKind
+from models.formation import Phase
+from webapp.api.openapi_bounds import NON_BLANK, complete
+from webapp.api.openapi_year import _error, _json, year_paths
+
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -74,26 +79,54 @@ DEFINITION_INPUT = {
     "type": "object",
     "required": ["xml"],
     "properties": {
-        "xml": {"type": "string", "description": "BPMN 2.0 XML, at most 2 MB, no DTD"},
+        "xml": {"type": "string", "pattern": NON_BLANK, "description": "BPMN 2.0 XML, at most 2 MB, no DTD"},
         "year": {"type": ["integer", "null"]},
         "comment": {"type": "string", "maxLength": 2000},
     },
 }
+NAMED = {"type": ["object", "null"], "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
 TASK = {
     "type": "object",
     "properties": {
         "id": {"type": "string", "format": "uuid"},
-        "title": {"type": "string"},
+        "title": {
+            "type": "string",
+            "description": "the step, after its round and before the organisation it concerns when that is "
+            "not the task's own: 半年考评 · 市政府自评, 审核部门申报 · 发展改革委",
+        },
+        "name": {"type": "string", "description": "the step's own name, as the diagram gives it"},
         "element_id": {"type": "string"},
         "process": {"type": "string"},
         "business_key": {"type": "string"},
         "instance_id": {"type": "integer"},
-        "lane": {"type": "string"},
-        "role": {
-            "type": "string",
-            "enum": ["leadership", "office", "department", "city", "expert", "third_party", "admin"],
+        "year": {"type": ["integer", "null"], "description": "the scheme year the task belongs to"},
+        "phase": {
+            **NAMED,
+            "description": "the phase of the year: declaration, formation, half_year, q3, year_end, feedback",
         },
-        "org": {"type": ["string", "null"]},
+        "round": {
+            **NAMED,
+            "description": "the evaluation round (half_year, q3, year_end), null outside the rounds",
+        },
+        "lane": {"type": "string"},
+        "role": {"type": "string", "enum": ROLE_CODES},
+        "role_name": {"type": "string"},
+        "org": {"type": ["string", "null"], "description": "the code of the organisation that does the task"},
+        "org_name": {"type": ["string", "null"]},
+        "subject": {
+            "type": ["object", "null"],
+            "description": "the organisation the task concerns (the department whose declaration is reviewed; "
+            "else the task's own organisation)",
+            "properties": {
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+                "short_name": {"type": "string"},
+            },
+        },
+        "assignee": {
+            "type": ["string", "null"],
+            "description": "the one user who may do it (an assigned expert)",
+        },
         "form_key": {"type": "string"},
         "status": {"type": "string", "enum": ["open", "completed", "cancelled"]},
         "due_at": {"type": ["string", "null"], "format": "date-time"},
@@ -112,28 +145,28 @@ TASK_DETAIL = {
                 "instructions": {"type": "string"},
                 "form": {
                     "type": "object",
-                    "description": "JSON Schema (2020-12) of the data this task takes",
+                    "description": "JSON Schema (2020-12) of the data this task takes, built for this task: "
+                    "choices carry the task's own options (`enum`, with their labels in `x-enumNames` and as "
+                    "`oneOf` const/title); dates are `format: date` (YYYY-MM-DD, nothing else); a grid's rows "
+                    "are `prefixItems`, one schema per row, whose `code` and `city` are `const`, described by "
+                    "`x-indicator` (code, name, weight, unit, target, key point, owner) and `x-city`; a score "
+                    "has `minimum` 0 and `maximum` the indicator's weight (also as text in `x-maximum`), and a "
+                    "score below full marks requires a non-blank `reason` (`if`/`then`). The forms' other rules between "
+                    "fields are there too (`if`/`then`, `anyOf`: returning needs a comment and whom it goes back to, "
+                    "a comment not adopted its reason, a finding its note, a city its advice or `no_advice`); a "
+                    "deadline is never before today (`formatMinimum`, Beijing time), and `x-notBefore` names the "
+                    "field a date may not precede.",
                 },
                 "data": {
                     "type": "object",
-                    "description": "the saved draft, the prefill, or what was submitted",
+                    "description": "the saved draft, the prefill, or what was submitted; scores as text "
+                    "with two places",
                 },
                 "draft_saved_at": {"type": ["string", "null"], "format": "date-time"},
             },
         },
     ]
 }
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def _json(schema: dict, description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 TASK_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -154,10 +187,23 @@ TASK_ERRORS = {
 
 
 def openapi_document() -> dict[str, Any]:
+    """The document, with the bounds and error answers every operation shares (openapi_bounds)."""
+    return complete(_document())
+
+
+def _document() -> dict[str, Any]:
     task_ref = {"$ref": "#/components/schemas/Task"}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Jixiao task API", "version": "1"},
+        "info": {
+            "title": "Jixiao task API",
+            "version": "1",
+            "description": "Every decimal figure (scores, totals, weights, lost points) is a string with exactly "
+            'two places, rounded half-up ("996.00"); a score may be sent as a number or as such text. '
+            "Cities, indicators, key points, phases and rounds are given by code with their names beside "
+            'them. Errors are `{"error": {"code", "message", "fields"}}`, messages in the '
+            "server's language (Chinese by default).",
+        },
         "servers": [{"url": "/api"}],
         "security": [{"bearer": []}],
         "components": {
@@ -165,6 +211,7 @@ def openapi_document() -> dict[str, Any]:
             "schemas": {"Error": ERROR, "Task": TASK, "TaskDetail": TASK_DETAIL, "User": USER},
         },
         "paths": {
+            **year_paths(),
             "/v1/tokens": {
                 "post": {
                     "summary": "Exchange a username and password for a bearer token",
@@ -177,8 +224,8 @@ def openapi_document() -> dict[str, Any]:
                                     "type": "object",
                                     "required": ["username", "password"],
                                     "properties": {
-                                        "username": {"type": "string"},
-                                        "password": {"type": "string"},
+                                        "username": {"type": "string", "minLength": 1},
+                                        "password": {"type": "string", "minLength": 1},
                                     },
                                 }
                             }
@@ -202,15 +249,28 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/tokens/current": {
+                "delete": {
+                    "summary": "Revoke the token of this request: it is refused (401) from now on",
+                    "responses": {
+                        "204": {"description": "Revoked"},
+                        "401": _error("No valid bearer token"),
+                    },
+                }
+            },
             "/v1/me": {
                 "get": {
                     "summary": "The caller",
-                    "responses": {"200": _json({"type": "object"}), "401": _error("No valid bearer token")},
+                    "responses": {
+                        "200": _json({"type": "object"}),
+                        "401": _error("No valid bearer token"),
+                    },
                 }
             },
             "/v1/tasks": {
                 "get": {
-                    "summary": "Tasks the caller may act on (open) or has completed",
+                    "summary": "Tasks the caller may act on (open: their role, their organisation and, when assigned, "
+                    "themselves; each one opens) or has completed",
                     "parameters": [
                         {
                             "name": "status",
@@ -219,13 +279,28 @@ def openapi_document() -> dict[str, Any]:
                         },
                         {"name": "year", "in": "query", "schema": {"type": "integer"}},
                         {"name": "process", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "phase",
+                            "in": "query",
+                            "description": "the phase of the year the task belongs to",
+                            "schema": {"enum": [p.value for p in Phase]},
+                        },
+                        {
+                            "name": "round",
+                            "in": "query",
+                            "description": "the evaluation round the task belongs to",
+                            "schema": {"enum": [k.value for k in RoundKind]},
+                        },
                     ],
                     "responses": {
                         "200": _json(
-                            {"type": "object", "properties": {"tasks": {"type": "array", "items": task_ref}}}
+                            {
+                                "type": "object",
+                                "properties": {"tasks": {"type": "array", "items": task_ref}},
+                            }
                         ),
                         "401": _error("No valid bearer token"),
-                        "422": _error("Bad filter"),
+                        "422": _error("Bad filter (the error's fields name it)"),
                     },
                 }
             },
@@ -233,7 +308,10 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "One task with its form (JSON Schema), data and instructions",
                     "parameters": [TASK_ID],
-                    "responses": {"200": _json({"$ref": "#/components/schemas/TaskDetail"}), **TASK_ERRORS},
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/TaskDetail"}),
+                        **TASK_ERRORS,
+                    },
                 }
             },
             "/v1/tasks/{id}/draft": {
@@ -299,7 +377,10 @@ def openapi_document() -> dict[str, Any]:
                                 "type": "object",
                                 "properties": {
                                     "year": {"type": "integer"},
-                                    "total_weight": {"type": "number"},
+                                    "total_weight": {
+                                        "type": "string",
+                                        "description": "two places, e.g. 1000.00",
+                                    },
                                     "dimensions": {"type": "array"},
                                 },
                             }
@@ -307,34 +388,6 @@ def openapi_document() -> dict[str, Any]:
                         "401": _error("No valid bearer token"),
                         "403": _error("A draft the caller may not see"),
                         "404": _error("No system for that year"),
-                    },
-                }
-            },
-            "/v1/years/{year}/results": {
-                "get": {
-                    "summary": "Published results (office and leadership also before publication); details only for the caller's city",
-                    "parameters": [
-                        {"name": "year", "in": "path", "required": True, "schema": {"type": "integer"}}
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "year": {"type": "integer"},
-                                    "rounds": {
-                                        "type": "object",
-                                        "description": "half_year, q3, year_end → status and cities (total, rank)",
-                                    },
-                                    "annual": {
-                                        "type": ["object", "null"],
-                                        "description": "cities with half_year, q3, process_score, year_end, total, rank; awards; fraud",
-                                    },
-                                },
-                            }
-                        ),
-                        "401": _error("No valid bearer token"),
-                        "404": _error("No such year"),
                     },
                 }
             },
@@ -360,7 +413,10 @@ def openapi_document() -> dict[str, Any]:
                                                 "business_key": {"type": "string"},
                                                 "parent_id": {"type": ["integer", "null"]},
                                                 "parent_element_id": {"type": ["string", "null"]},
-                                                "children": {"type": "array", "items": {"type": "integer"}},
+                                                "children": {
+                                                    "type": "array",
+                                                    "items": {"type": "integer"},
+                                                },
                                                 "phase": {"type": ["string", "null"]},
                                                 "round": {"type": ["string", "null"]},
                                                 "status": {"type": "string"},
@@ -408,6 +464,7 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "401": _error("No valid bearer token"),
                         "403": _error("Not an admin"),
+                        "404": _error("No such year"),
                     },
                 }
             },
@@ -424,6 +481,7 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "401": _error("No valid bearer token"),
                         "403": _error("Not an admin"),
+                        "404": _error("No such year"),
                     },
                 },
                 "post": {
@@ -449,6 +507,7 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "401": _error("No valid bearer token"),
                         "403": _error("Not an admin"),
+                        "404": _error("No such year"),
                         "422": _error("The diagram breaks a rule: `fields` maps element ids to the problems"),
                     },
                 },
@@ -548,7 +607,10 @@ def openapi_document() -> dict[str, Any]:
                             {
                                 "type": "object",
                                 "properties": {
-                                    "users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}
+                                    "users": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/User"},
+                                    }
                                 },
                             }
                         ),
@@ -590,7 +652,10 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json(
-                            {"type": "object", "properties": {"user": {"$ref": "#/components/schemas/User"}}}
+                            {
+                                "type": "object",
+                                "properties": {"user": {"$ref": "#/components/schemas/User"}},
+                            }
                         ),
                         "401": _error("No valid bearer token"),
                         "403": _error("Not an admin"),

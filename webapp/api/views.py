@@ -6,16 +6,18 @@ from functools import wraps
 from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from models.db import load
+from models.evaluation import RoundKind
+from models.formation import Phase
 from models.i18n import lazy_gettext as _l
 from models.org import Role, User
 from models.scheme import SchemeYear
 from models.workflow import (
     InboxTask,
     ProcessDefinition,
-    TaskStatus,
 )
 from webapp import lifecycle
-from webapp.api import bp
+from webapp.api import bp, payloads, task_schema
 from webapp.api.openapi import openapi_document
 from webapp.domain import errors
 from webapp.domain.accounts import queries as directory
@@ -26,19 +28,31 @@ from webapp.domain.process import inbox as inbox_service
 from webapp.domain.process import migration as instance_migration
 from webapp.domain.process import monitor as monitor_service
 from webapp.domain.process import tasks as task_service
-from webapp.domain.results import feedback
-from webapp.domain.results import queries as results
 from webapp.domain.system import queries as indicator_service
-from webapp.lifecycle import endpoint, error_json
+from webapp.errors import api_http_error
+from webapp.inputs import INT_MAX, INT_MIN, query_int
+from webapp.lifecycle import endpoint, error_json, refusal_json
 from webapp.security import throttle_policy
-from workflows import engine, forms
-from workflows.forms.schema import json_schema
-from workflows.forms.values import raw_values
+from workflows import engine
 
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    return error_json(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+    return api_http_error(exc)  # as the API's URLs that no route matches (webapp.errors)
+
+
+@bp.before_request
+def one_value_per_query_parameter():
+    """No parameter of the API is a list: one given twice is refused (422), not read as its first value."""
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        return refusal_json(
+            errors.Invalid(
+                str(_l("Some fields need attention.")),
+                fields={name: [str(_l("Give %(name)s once.", name=name))] for name in repeated},
+            )
+        )
+    return None
 
 
 def api_login_required(view: Callable) -> Callable:
@@ -46,10 +60,10 @@ def api_login_required(view: Callable) -> Callable:
     def wrapped(*args, **kwargs):
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        user = tokens.user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
-        if user is None:
+        row = tokens.token_for(token.strip()) if scheme.lower() == "bearer" and token else None
+        if row is None:
             return error_json(401, "unauthorized", _l("A valid bearer token is required."))
-        g.api_user = user
+        g.api_user, g.api_token = row.user, row
         return view(*args, **kwargs)
 
     return wrapped
@@ -60,17 +74,45 @@ def json_body() -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def _unit(org) -> dict | None:
+    """An organisation as the API names it: its code with its names beside it."""
+    return {"code": org.code, "name": org.name, "short_name": org.short_name} if org is not None else None
+
+
 def task_json(task: InboxTask, *, detail: bool = False) -> dict:
+    instance = task.instance
+    scheme_year = load(SchemeYear, instance.scheme_year_id) if instance.scheme_year_id else None
+    round_kind = RoundKind(task.round) if task.round in {k.value for k in RoundKind} else None
+    phase = Phase(task.phase) if task.phase in {p.value for p in Phase} else None
+    subject = task.subject_org or task.org
+    # the round and the organisation it concerns tell apart tasks that are the same step of a process
+    title = " · ".join(
+        part
+        for part in (
+            round_kind.title if round_kind else "",
+            task.title,
+            task.subject_org.short_name if task.subject_org is not None and task.org is None else "",
+        )
+        if part
+    )
     out = {
         "id": task.task_guid,
-        "title": task.title,
+        "title": title,
+        "name": task.title,
         "element_id": task.element_id,
-        "process": task.instance.process_id,
-        "business_key": task.instance.business_key,
+        "process": instance.process_id,
+        "business_key": instance.business_key,
         "instance_id": task.instance_id,
+        "year": scheme_year.year if scheme_year is not None else None,
+        "phase": {"code": phase.value, "name": phase.title} if phase else None,
+        "round": {"code": round_kind.value, "name": round_kind.title} if round_kind else None,
         "lane": task.lane,
         "role": task.role.value,
+        "role_name": task.role.title,
         "org": task.org.code if task.org else None,
+        "org_name": task.org.name if task.org else None,
+        "subject": _unit(subject),
+        "assignee": task.assignee.username if task.assignee else None,
         "form_key": task.form_key,
         "status": task.status.value,
         "due_at": task.due_at.isoformat() if task.due_at else None,
@@ -80,13 +122,10 @@ def task_json(task: InboxTask, *, detail: bool = False) -> dict:
         "completed_by": task.completed_by.username if task.completed_by else None,
     }
     if detail:
-        definition = forms.get(task.form_key)
+        described = task_schema.describe(task, g.api_user)
         out["instructions"] = task.instructions
-        out["form"] = json_schema(definition.form_class)
-        if task.status == TaskStatus.COMPLETED:
-            out["data"] = task.submitted or {}
-        else:
-            out["data"] = raw_values(task_service.build_form(task, g.api_user))
+        out["form"] = described.schema
+        out["data"] = described.data
         out["draft_saved_at"] = task.draft_saved_at.isoformat() if task.draft_saved_at else None
     return out
 
@@ -123,6 +162,14 @@ def create_token():
     return jsonify({"token": token, "token_type": "Bearer", "expires_at": row.expires_at.isoformat()}), 201
 
 
+@bp.delete("/v1/tokens/current")
+@api_login_required
+@endpoint
+def revoke_current_token():
+    tokens.revoke_token(g.api_user, g.api_token)
+    return "", 204
+
+
 @bp.get("/v1/me")
 @api_login_required
 @endpoint
@@ -138,15 +185,27 @@ def me():
     )
 
 
+def _choice(name: str, values: list[str]) -> str | None:
+    """A filter of the query string that takes one of `values` (absent or empty: None), else Invalid naming it."""
+    value = request.args.get(name) or None
+    if value is not None and value not in values:
+        raise errors.Invalid.on(
+            name, _l("%(name)s must be one of: %(values)s.", name=name, values=", ".join(values))
+        )
+    return value
+
+
 @bp.get("/v1/tasks")
 @api_login_required
 @endpoint
 def list_tasks():
-    status = request.args.get("status", "open")
+    status = request.args.get("status") or "open"
     if status not in ("open", "completed"):
         raise errors.Invalid(str(_l("Some fields need attention.")), fields={"status": ["open | completed"]})
+    phase = _choice("phase", [p.value for p in Phase])
+    round_kind = _choice("round", [k.value for k in RoundKind])
     rows = inbox_service.api_tasks(
-        g.api_user, status, request.args.get("year", type=int), request.args.get("process") or None
+        g.api_user, status, query_int("year"), request.args.get("process") or None, phase, round_kind
     )
     return jsonify({"tasks": [task_json(t) for t in rows]})
 
@@ -211,7 +270,7 @@ def complete(guid: str):
 def processes():
     if not g.api_user.can_manage_processes():
         raise errors.Forbidden(str(_l("Only the performance office can see every process.")))
-    return jsonify({"processes": monitor_service.instance_summaries(request.args.get("year", type=int))})
+    return jsonify({"processes": monitor_service.instance_summaries(query_int("year"))})
 
 
 @bp.get("/v1/years/<int:year>/indicators")
@@ -221,39 +280,7 @@ def year_indicators(year: int):
     scheme_year = lifecycle.scheme_year(year)
     if not scheme_year.can_view_system(g.api_user):
         raise errors.Forbidden(str(_l("The draft system is not yours to see yet.")))
-    return jsonify(indicator_service.export_tree(scheme_year))
-
-
-@bp.get("/v1/years/<int:year>/results")
-@api_login_required
-@endpoint
-def year_results(year: int):
-    """Published results (the office and the leadership also before publication); a city's details only for itself."""
-    scheme_year = lifecycle.scheme_year(year)
-    user = g.api_user
-    insider = user.is_insider()
-    own = user.org.root().code
-    rounds = {}
-    for kind, round_ in feedback.rounds_of(scheme_year).items():
-        if not feedback.round_visible(round_, user):
-            continue
-        cities = []
-        for entry in round_.results["cities"]:
-            item = {
-                "city": entry["city"],
-                "name": entry["name"],
-                "total": entry["total"],
-                "rank": entry["rank"],
-            }
-            if insider or entry["city"] == own:
-                item.update(dimensions=entry["dimensions"], lines=entry["lines"])
-            cities.append(item)
-        rounds[kind.value] = {"status": round_.status.value, "cities": cities}
-    annual = None
-    if feedback.annual_visible(scheme_year.id, user):
-        record = results.annual_result(scheme_year.id)
-        annual = {**record.results, "published": record.published_at is not None}
-    return jsonify({"year": year, "rounds": rounds, "annual": annual})
+    return jsonify(payloads.tree_json(indicator_service.export_tree(scheme_year)))
 
 
 # ---------------------------------------------------------------- users and roles (admins)
@@ -360,14 +387,14 @@ def _definition_input() -> tuple[bytes, SchemeYear | None, dict]:
     if request.mimetype in ("application/xml", "text/xml"):
         data: dict = {}
         xml = request.get_data()
-        year = request.args.get("year", type=int)
+        year = query_int("year")
     else:
         data = json_body()
         text = data.get("xml")
         if not isinstance(text, str) or not text.strip():
             raise errors.Invalid.on("xml", _l("Send the BPMN diagram under 'xml'."))
-        xml, year = text.encode("utf-8"), data.get("year")
-        if year is not None and not isinstance(year, int):
+        xml, year = text.encode("utf-8"), _whole(data.get("year"))
+        if data.get("year") is not None and year is None:
             raise errors.Invalid.on("year", _l("Give the year as a number."))
     return xml, lifecycle.scheme_year(year) if year else None, data
 
@@ -404,15 +431,25 @@ def deploy_definition():
 @endpoint
 def list_definitions():
     errors.forbid_unless(g.api_user.can_revise_processes(), _l("Only administrators revise the processes."))
-    year = request.args.get("year", type=int)
+    year = query_int("year")
     found = process_definitions.versions(lifecycle.scheme_year(year) if year else None)
     return jsonify({"definitions": [_definition_json(d) for d in found]})
 
 
+def _whole(value: object) -> int | None:
+    """A JSON integer within an Integer column (JSON Schema counts 7.0 as one), else None."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not INT_MIN <= value <= INT_MAX:
+        return None
+    return value
+
+
 def _version(definition_id: object) -> int:
-    if not isinstance(definition_id, int) or isinstance(definition_id, bool):
+    whole = _whole(definition_id)
+    if whole is None:
         raise errors.Invalid.on("definition_id", _l("Give the version's definition id as a number."))
-    return definition_id
+    return whole
 
 
 @bp.get("/v1/processes/<int:instance_id>/migration")
@@ -420,7 +457,7 @@ def _version(definition_id: object) -> int:
 @endpoint
 def check_migration(instance_id: int):
     """Whether the instance may move to that version, and if not, why."""
-    definition_id = _version(request.args.get("definition_id", type=int))
+    definition_id = _version(query_int("definition_id"))
     reasons = instance_migration.check_move(g.api_user, instance_id, definition_id)
     return jsonify({"safe": not reasons, "reasons": reasons})
 

@@ -1,8 +1,8 @@
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from models.i18n import lazy_gettext as _l
+from webapp.forms import FlaskForm
 
 
 class LoginForm(FlaskForm):

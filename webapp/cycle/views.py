@@ -15,6 +15,7 @@ from webapp.cycle import bp
 from webapp.domain import errors
 from webapp.domain.process import cycle as cycle_service
 from webapp.domain.system import queries as system_queries
+from webapp.inputs import form_int
 from webapp.lifecycle import page
 from workflows import engine
 
@@ -32,7 +33,7 @@ def _scheme() -> Scheme:
 @roles_required(*VIEWERS)
 @page
 def index():
-    rows = cycle_service.year_rows(_scheme())
+    rows = cycle_service.year_rows(_scheme(), engine.now())
     next_year = (rows[0].year.year + 1) if rows else None
     return render_template(
         "cycle/index.html",
@@ -67,7 +68,7 @@ def prepare_next(year: int):
 @roles_required(Role.OFFICE)
 @page
 def start():
-    year = request.form.get("year", type=int)
+    year = form_int("year")
     if year is None:
         raise errors.BadRequest(str(_l("Choose the year to start.")))
     cycle_service.start_annual_cycle(_scheme(), year, current_user)
@@ -85,6 +86,16 @@ def open_phase(instance_id: int, phase: str):
         abort(404)
     cycle_service.start_phase_now(instance_id, chosen, current_user)
     flash(_l("%(phase)s has been opened.", phase=chosen.title), "success")
+    return redirect(url_for("cycle.index"))
+
+
+@bp.route("/<int:year>/rules", methods=["POST"])
+@roles_required(Role.OFFICE, Role.ADMIN)
+@page
+def set_rules(year: int):
+    bars = request.form.get("fraud_bars_award") == "1"
+    cycle_service.set_fraud_bars_award(lifecycle.scheme_year(year), bars, current_user, engine.now())
+    flash(_l("The %(year)d rules have been saved.", year=year), "success")
     return redirect(url_for("cycle.index"))
 
 

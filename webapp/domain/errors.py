@@ -71,14 +71,19 @@ class Throttled(DomainError):
         self.retry_after = retry_after
 
 
+REPORTED_PROBLEMS = 100  # a refused workbook reports its first problems and counts the rest
+
+
 class WorkbookInvalid(Invalid):
-    """An uploaded workbook that cannot be taken: every problem, by sheet, row and column (`rows`)."""
+    """An uploaded workbook that cannot be taken: its first REPORTED_PROBLEMS problems, by sheet, row
+    and column (`rows`), and how many more there are (`more`)."""
 
     def __init__(self, rows: list[Any]):
         super().__init__("; ".join(f"{e.sheet}!{e.row} {e.column}: {e.reason}" for e in rows[:5]))
-        self.rows = rows
+        self.rows = rows[:REPORTED_PROBLEMS]
+        self.more = max(0, len(rows) - REPORTED_PROBLEMS)
         # the import's callers and its tests read the problems as `errors`
-        self.errors = rows
+        self.errors = self.rows
 
 
 def reject(problems: dict[str, list[str]]) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, insert, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.db import db, load, rowcount, utcnow
-from models.evaluation import RoundKind
+from models.evaluation import EvaluationRound, RoundKind
 from models.i18n import gettext
 from models.i18n import lazy_gettext as _l
 from models.notification import Notification
@@ -43,6 +43,11 @@ REMINDER_DUE = N_("Reminder from %(sender)s: %(title)s is waiting for you, due %
 ROUND_PUBLISHED = N_("Results of the %(year)s %(round)s are published.")
 ROUND_OPEN = N_("%(round)s is open: self-reports are due %(due)s.")
 ANNUAL_PUBLISHED = N_("The %(year)s annual results and rankings are published.")
+ROUND_CORRECTED = N_("The published results of the %(year)s %(round)s were corrected (version %(version)s).")
+ROUND_CORRECTED_FRAUD = N_(
+    "The published results of the %(year)s %(round)s were corrected (version %(version)s): "
+    "fraud found at the year-end verification, %(findings)s."
+)
 DECLARATION_OVERDUE = N_("The declaration deadline has passed and your indicator declaration is still open.")
 TASK_OVERDUE = N_("A deadline has passed and your task is still open.")
 
@@ -52,6 +57,7 @@ KIND_TITLES = {
     "deadline": _l("Deadline"),
     "reminder": _l("Reminder"),
     "results_published": _l("Results"),
+    "results_corrected": _l("Results corrected"),
     "system_published": _l("Indicator system"),
     "declaration_open": _l("Declaration"),
     "round_open": _l("Round opened"),
@@ -327,6 +333,34 @@ def notify_results_published(scheme_year_id: int, kind: RoundKind, now: datetime
     else:
         text, params = ROUND_PUBLISHED, {"year": str(year.year), "round": kind.value}
     return notify(list(users), "results_published", text, f"/results/{year.year}", now, params=params)
+
+
+def notify_round_corrected(
+    round_: EvaluationRound, city_codes: list[str], version: int, findings: str | None, now: datetime
+) -> int:
+    """A published round was corrected: tell the users of each city whose figures or rank changed (and of
+    its counterpart departments), linking to the city's corrected details."""
+    year = load(SchemeYear, round_.scheme_year_id)
+    params: dict[str, Any] = {"year": str(year.year), "round": round_.kind.value, "version": str(version)}
+    text = ROUND_CORRECTED
+    if findings:
+        text, params = ROUND_CORRECTED_FRAUD, {**params, "findings": findings}
+    # the city's own users and its counterpart departments' (a city's user's org has the city as root)
+    by_city: dict[str, list[User]] = {}
+    for user in users_of(role=Role.CITY):
+        by_city.setdefault(user.org.root().code, []).append(user)
+    notes = [
+        Note(
+            by_city[code],
+            "results_corrected",
+            text,
+            f"/results/{year.year}/{round_.kind.value}/city/{code}",
+            params,
+        )
+        for code in city_codes
+        if code in by_city
+    ]
+    return write(notes, now)
 
 
 # ---------------------------------------------------------------- reading and marking

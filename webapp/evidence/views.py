@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, send_file, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from models.i18n import lazy_gettext as _l
-from webapp.domain import errors
+from webapp.attachments import send_attachment
+from webapp.domain import declaration_files, errors
 from webapp.domain.rounds import evidence as evidence_service
 from webapp.errors import render_error
 from webapp.evidence import bp
+from webapp.inputs import form_text
 from webapp.lifecycle import page
 
 
@@ -22,23 +24,26 @@ def _refused(exc: errors.DomainError, **_values):
     return render_error(exc.status, exc.message)
 
 
+def _posted_file() -> evidence_service.Upload | None:
+    """The posted `file`, read to one byte past the limit (the check refuses it), or None when none came."""
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return None
+    data = file.read(evidence_service.MAX_BYTES + 1)
+    file.close()
+    return evidence_service.Upload(file.filename, data)
+
+
 @bp.route("/upload/<guid>", methods=["POST"])
 @login_required
 @page(refused=_refused)
 def upload(guid: str):
-    file = request.files.get("file")
-    if file is None or not file.filename:
+    file = _posted_file()
+    if file is None:
         flash(_l("Choose a file to attach."), "danger")
         return redirect(url_for("tasks.show", guid=guid))
-    data = file.read(evidence_service.MAX_BYTES + 1)
-    file.close()
     evidence_service.attach(
-        guid,
-        current_user,
-        request.form.get("indicator", ""),
-        request.form.get("city") or None,
-        evidence_service.Upload(file.filename, data),
-        _root(),
+        guid, current_user, form_text("indicator"), form_text("city") or None, file, _root()
     )
     flash(_l("File attached."), "success")
     return redirect(url_for("tasks.show", guid=guid))
@@ -51,9 +56,7 @@ def download(evidence_id: int):
     evidence, path = evidence_service.readable(evidence_id, current_user, _root())
     if not path.exists():
         raise errors.NotFound(str(_l("The file is missing from storage; tell the office.")))
-    return send_file(
-        path, mimetype=evidence.content_type, as_attachment=True, download_name=evidence.filename
-    )
+    return send_attachment(path, evidence.content_type, evidence.filename)
 
 
 @bp.route("/<int:evidence_id>/delete", methods=["POST"])
@@ -63,3 +66,38 @@ def delete(evidence_id: int):
     evidence = evidence_service.remove(evidence_id, current_user)
     flash(_l("File removed."), "success")
     return redirect(url_for("tasks.show", guid=evidence.task_guid))
+
+
+# ---------------------------------------------------------------- a declaration's files
+
+
+@bp.route("/declaration/upload/<guid>", methods=["POST"])
+@login_required
+@page(refused=_refused)
+def declaration_upload(guid: str):
+    file = _posted_file()
+    if file is None:
+        flash(_l("Choose a file to attach."), "danger")
+        return redirect(url_for("tasks.show", guid=guid))
+    declaration_files.attach(guid, current_user, file, _root())
+    flash(_l("File attached."), "success")
+    return redirect(url_for("tasks.show", guid=guid))
+
+
+@bp.route("/declaration/<int:file_id>")
+@login_required
+@page
+def declaration_download(file_id: int):
+    file, path = declaration_files.readable(file_id, current_user, _root())
+    if not path.exists():
+        raise errors.NotFound(str(_l("The file is missing from storage; tell the office.")))
+    return send_attachment(path, file.content_type, file.filename)
+
+
+@bp.route("/declaration/<int:file_id>/delete", methods=["POST"])
+@login_required
+@page
+def declaration_delete(file_id: int):
+    _file, task = declaration_files.remove(file_id, current_user)
+    flash(_l("File removed."), "success")
+    return redirect(url_for("tasks.show", guid=task.task_guid))

@@ -112,11 +112,14 @@ def index():
         scheme_year = dashboard_service.current_year(current_app.config["DEFAULT_SCHEME"])
         if scheme_year is not None:
             overview = dashboard_service.year_overview(scheme_year, current_user, engine.now())
-    charts = (
-        {"ranking": dashboard_service.ranking_chart(overview.ranking)}
-        if overview and overview.ranking
-        else None
-    )
+    charts = None
+    if overview and overview.ranking:
+        year = overview.scheme_year.year
+        links = dashboard_service.Links(  # a bar opens the city's results
+            city=lambda kind, code: url_for("results.city", year=year, kind=kind, code=code),
+            year=lambda other: url_for("results.dashboards", year=other),
+        )
+        charts = {"ranking": dashboard_service.ranking_chart(overview.ranking, overview.link_round, links)}
     return render_template(
         "home/index.html", role=role, duties=DUTIES.get(role), cards=cards, overview=overview, charts=charts
     )

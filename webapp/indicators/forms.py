@@ -1,9 +1,9 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from models.i18n import lazy_gettext as _l
+from webapp.forms import FlaskForm
 
 
 class IndicatorForm(FlaskForm):
@@ -13,7 +13,17 @@ class IndicatorForm(FlaskForm):
         _l("Weight"), places=2, validators=[DataRequired(), NumberRange(min=0.01, max=1000)]
     )
     owner = SelectField(_l("Owner department"), choices=[], validators=[DataRequired()])
-    co_owners = SelectMultipleField(_l("Co-owner departments"), choices=[])
+    co_owners = SelectMultipleField(
+        _l("Co-owner departments"),
+        choices=[],
+        # static/js/multiselect.js turns the long list into a filter box over checkboxes
+        render_kw={
+            "data-multi-select": "",
+            "size": 8,
+            "data-filter-placeholder": _l("Type to filter the departments"),
+            "data-chosen-label": _l("%(n)s chosen", n="{n}"),
+        },
+    )
     unit = StringField(_l("Unit"), validators=[Length(max=32)])
     scoring_rule = TextAreaField(_l("Scoring rule"), validators=[Length(max=4000)])
 

@@ -1,26 +1,26 @@
 from __future__ import annotations
 
-from io import BytesIO
-
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from models.i18n import lazy_gettext as _l
 from models.scheme import Indicator, SchemeYear
 from webapp import lifecycle
-from webapp.domain import errors
+from webapp.attachments import send_attachment
+from webapp.domain import errors, sheets
 from webapp.domain.system import excel as indicator_excel
 from webapp.domain.system import operations as system_operations
 from webapp.domain.system import queries as system_queries
 from webapp.errors import render_error
 from webapp.indicators import bp
 from webapp.indicators.forms import ImportForm, IndicatorForm
+from webapp.inputs import query_int
 from webapp.lifecycle import page
 from webapp.numbering import chinese_numeral
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD = 5 * 1024 * 1024
+MAX_UPLOAD = sheets.MAX_FILE  # what a workbook may unpack to is bounded in domain/sheets.py
 
 
 def _year(year: int) -> SchemeYear:
@@ -40,7 +40,10 @@ def _editable(scheme_year: SchemeYear) -> SchemeYear:
 def _import_refused(exc: errors.DomainError, year: int):
     if isinstance(exc, errors.WorkbookInvalid):
         return render_template(
-            "indicators/import_errors.html", scheme_year=lifecycle.scheme_year(year), errors=exc.rows
+            "indicators/import_errors.html",
+            scheme_year=lifecycle.scheme_year(year),
+            errors=exc.rows,
+            more=exc.more,
         ), 422
     return render_error(exc.status, exc.message)
 
@@ -62,6 +65,7 @@ def tree(year: int):
     scheme_year = _year(year)
     dimensions = system_queries.load_dimensions(scheme_year)
     query = request.args.get("q", "").strip()[:100]
+    matches = system_queries.matching_indicator_ids(dimensions, query)
     editable = scheme_year.can_edit_system(current_user)
     return render_template(
         "indicators/tree.html",
@@ -70,7 +74,8 @@ def tree(year: int):
         sums=system_queries.subtotals(dimensions),
         years=system_queries.list_years(current_app.config["DEFAULT_SCHEME"]),
         query=query,
-        matches=system_queries.matching_indicator_ids(dimensions, query),
+        matches=matches,
+        shown=system_queries.tiers_leading_to(dimensions, matches),
         cn=chinese_numeral,
         editable=editable,
         problems=system_queries.check_year(scheme_year).problems if editable else [],
@@ -84,9 +89,7 @@ def tree(year: int):
 def export_xlsx(year: int):
     scheme_year = _year(year)
     data = indicator_excel.export_workbook(scheme_year)
-    return send_file(
-        BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"indicators-{year}.xlsx"
-    )
+    return send_attachment(data, XLSX, f"indicators-{year}.xlsx")
 
 
 @bp.route("/<int:year>/import", methods=["POST"])
@@ -175,7 +178,7 @@ def compare(year: int):
     scheme_year = _year(year)
     years = system_queries.list_years(current_app.config["DEFAULT_SCHEME"])
     earlier = [y for y in years if y < year]
-    other_year = request.args.get("with", type=int) or (earlier[-1] if earlier else None)
+    other_year = query_int("with") or (earlier[-1] if earlier else None)
     comparison = None
     if other_year is not None:
         other = _year(other_year)

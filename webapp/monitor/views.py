@@ -17,6 +17,7 @@ from webapp.domain.process import migration as instance_migration
 from webapp.domain.process import monitor as monitor_service
 from webapp.domain.process import tasks as task_service
 from webapp.errors import render_error
+from webapp.inputs import form_int
 from webapp.lifecycle import endpoint, page
 from webapp.monitor import bp
 from workflows import engine
@@ -141,7 +142,7 @@ def retry(year: int, instance_id: int):
 @page(refused=_back_to_monitor)
 def migrate(year: int, instance_id: int):
     monitor_service.instance_of_year(lifecycle.scheme_year(year), instance_id)
-    definition_id = request.form.get("definition_id", type=int)
+    definition_id = form_int("definition_id")
     if definition_id is None:
         raise errors.BadRequest(str(_l("Choose the version to move to.")))
     moved = instance_migration.move_instance(current_user, instance_id, definition_id, engine.now())

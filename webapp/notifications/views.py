@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from models.db import utcnow
 from webapp.domain import notifications as notification_service
+from webapp.inputs import form_int, query_int
 from webapp.lifecycle import page
 from webapp.notifications import bp
 
@@ -45,7 +46,7 @@ def notification_kind(kind: str) -> str:
 @login_required
 @page
 def index():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(query_int("page") or 1, 1)
     pagination = notification_service.list_page(current_user, page)
     return render_template("notifications/index.html", pagination=pagination)
 
@@ -59,7 +60,7 @@ def read(notification_id: int):
     target = _safe_link(notification.link) if request.form.get("open") else None
     if target:
         return redirect(target)
-    page = max(request.form.get("page", 1, type=int) or 1, 1)
+    page = max(form_int("page") or 1, 1)
     return redirect(url_for("notifications.index", page=page if page > 1 else None))
 
 

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from io import BytesIO
-
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from models.i18n import lazy_gettext as _l
-from webapp.domain import errors
-from webapp.domain.process import task_page
+from webapp.attachments import send_attachment
+from webapp.domain import errors, sheets
+from webapp.domain.process import inbox, task_page
 from webapp.domain.process import tasks as task_service
 from webapp.domain.rounds import score_excel
 from webapp.errors import render_error
@@ -18,11 +17,11 @@ from workflows.forms import grid
 
 ACTIONS = ("draft", "complete", "claim", "unclaim")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD = 5 * 1024 * 1024
+MAX_UPLOAD = sheets.MAX_FILE  # what a workbook may unpack to is bounded in domain/sheets.py
 
 
 # Context templates that are attachments: shown in the side column, not above the form.
-SIDE_TEMPLATES = {"tasks/context/evidence.html"}
+SIDE_TEMPLATES = {"tasks/context/evidence.html", "tasks/context/declaration_files.html"}
 
 
 def _page(task, form, status: int = 200, errors: dict | None = None):
@@ -37,6 +36,7 @@ def _page(task, form, status: int = 200, errors: dict | None = None):
                 form, task_page.indicator_infos(task.instance.scheme_year_id, grid.row_codes(form))
             ),
             history=task_page.task_history(task),
+            returned=inbox.returned_reasons([task]).get(task.id),
             can_act=task.status.value == "open"
             and task.is_for(current_user)
             and not task.claimed_by_other(current_user),
@@ -45,6 +45,7 @@ def _page(task, form, status: int = 200, errors: dict | None = None):
             context=task_service.task_context(task, current_user),
             context_template=None if context_template in SIDE_TEMPLATES else context_template,
             side_template=context_template if context_template in SIDE_TEMPLATES else None,
+            has_template=task.form_key in score_excel.FORM_KEYS,
         ),
         status,
     )
@@ -97,18 +98,16 @@ def show(guid: str):
 @login_required
 @page
 def score_template(guid: str):
-    """The score grid as an Excel template to fill in offline."""
-    task = score_excel.score_task(guid, current_user)
-    data = score_excel.score_template(task, current_user)
-    return send_file(
-        BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=score_excel.template_filename(task)
-    )
+    """The grid (a score sheet or a self-report) as an Excel template to fill in offline."""
+    task = score_excel.grid_task(guid, current_user)
+    data = score_excel.grid_template(task, current_user)
+    return send_attachment(data, XLSX, score_excel.template_filename(task))
 
 
 def _workbook_refused(exc: errors.DomainError, guid: str):
     if isinstance(exc, errors.WorkbookInvalid):
         task = task_service.get_task(guid, current_user)
-        return render_template("tasks/template_errors.html", task=task, errors=exc.rows), 422
+        return render_template("tasks/template_errors.html", task=task, errors=exc.rows, more=exc.more), 422
     return render_error(exc.status, exc.message)
 
 
@@ -117,7 +116,7 @@ def _workbook_refused(exc: errors.DomainError, guid: str):
 @page(refused=_workbook_refused)
 def upload_template(guid: str):
     """A filled template becomes the task's draft; the user reviews and submits it on the task page."""
-    task = score_excel.score_task(guid, current_user)
+    task = score_excel.grid_task(guid, current_user)
     upload = request.files.get("workbook")
     if upload is None or not upload.filename:
         raise errors.BadRequest(str(_l("Choose an .xlsx file to upload.")))
@@ -125,5 +124,10 @@ def upload_template(guid: str):
     if len(data) > MAX_UPLOAD:
         raise errors.TooLarge(str(_l("The file is larger than 5 MB.")))
     score_excel.apply_template(task, current_user, data)
-    flash(_l("The scores from the workbook are saved as your draft. Review them, then submit."), "success")
+    if task.form_key == "round.score":
+        flash(
+            _l("The scores from the workbook are saved as your draft. Review them, then submit."), "success"
+        )
+    else:
+        flash(_l("The workbook is saved as your draft. Review it, then submit."), "success")
     return redirect(url_for("tasks.show", guid=guid))

@@ -4,7 +4,9 @@ Allowed: literals, names of task-data values, arithmetic, comparisons, boolean l
 conditional expressions, subscripts, list/tuple/dict/set displays, calls of whitelisted
 functions by name, and (in scripts) assignments to plain names. Everything else — attribute
 access, names starting with an underscore, lambdas, comprehensions, imports, loops,
-function definitions — is refused with a message naming the construct.
+function definitions — is refused with a message naming the construct. What an evaluation may
+cost is bounded (`bounds`): the source's length and depth when it is parsed, each value's size,
+integer bits and Decimal exponents as it is built, and the steps and work of each evaluation.
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from models.i18n import lazy_gettext as _l
-
-
-class ExpressionError(ValueError):
-    """An expression or script uses something the evaluator does not allow, or fails to evaluate."""
+from workflows.engine.bounds import (
+    BINARY,
+    MAX_DEPTH,
+    MAX_INT_BITS,
+    MAX_LENGTH,
+    Budget,
+    ExpressionError,
+    int_too_large,
+)
 
 
 def _quantize(value: Any, places: int = 2) -> Decimal:
@@ -67,14 +74,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "isoformat": _isoformat,
 }
 
-_BINARY = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-}
 _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
     ast.USub: operator.neg,
     ast.UAdd: operator.pos,
@@ -92,20 +91,6 @@ _COMPARE = {
     ast.Is: operator.is_,
     ast.IsNot: operator.is_not,
 }
-MAX_LENGTH = 10_000
-# Keeps `"x" * 10**9` and similar from eating the server.
-MAX_SEQUENCE_RESULT = 100_000
-
-
-def _check_repeat(sequence: Any, times: Any) -> None:
-    """Refuse `"x" * 10_000_000` before it is built."""
-    if (
-        isinstance(sequence, str | list | tuple)
-        and isinstance(times, int)
-        and len(sequence) * times > MAX_SEQUENCE_RESULT
-    ):
-        raise ExpressionError(str(_l("the result is too large")))
-
 
 # What the refusals call the constructs people most often try (the rest by their Python name).
 CONSTRUCTS = {
@@ -158,7 +143,7 @@ class _Checker(ast.NodeVisitor):
         ast.AugAssign,
         ast.If,
         ast.Pass,
-        *_BINARY,
+        *BINARY,
         *_UNARY,
         *_COMPARE,
     )
@@ -172,6 +157,10 @@ class _Checker(ast.NodeVisitor):
         if not self.allow_statements and isinstance(node, ast.Assign | ast.AugAssign | ast.If | ast.Pass):
             raise ExpressionError(str(_l("%(what)s is not allowed in an expression", what=_describe(node))))
         super().generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, int) and node.value.bit_length() > MAX_INT_BITS:
+            raise int_too_large()
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id.startswith("_"):
@@ -216,7 +205,7 @@ class _Checker(ast.NodeVisitor):
         self.visit(node.value)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        if not isinstance(node.target, ast.Name) or type(node.op) not in _BINARY:
+        if not isinstance(node.target, ast.Name) or type(node.op) not in BINARY:
             raise ExpressionError(str(_l("only `name += value` style updates of plain names are allowed")))
         self.visit_Name(node.target)
         self.visit(node.value)
@@ -233,8 +222,29 @@ def _parse(source: str, mode: str) -> ast.AST:
         raise ExpressionError(
             str(_l("syntax error: %(reason)s (line %(line)s)", reason=exc.msg, line=exc.lineno))
         ) from None
+    except (RecursionError, MemoryError):  # 5,000 unary minuses overflow the parser itself
+        raise _too_deep() from None
+    _check_depth(tree)
     _Checker(allow_statements=mode == "exec").visit(tree)
     return tree
+
+
+def _too_deep() -> ExpressionError:
+    return ExpressionError(str(_l("the expression is nested more than %(n)d levels deep", n=MAX_DEPTH)))
+
+
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+def _check_depth(tree: ast.AST) -> None:
+    """Refuse a tree nested deeper than MAX_DEPTH, walked without recursion (the checker and the
+    evaluator recurse, within that depth)."""
+    pending = [(tree, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        pending.extend((c, depth + 1) for c in ast.iter_child_nodes(node) if not isinstance(c, _LEAVES))
 
 
 def check_expression(source: str) -> None:
@@ -260,10 +270,14 @@ def free_names(source: str, script: bool = False) -> set[str]:
 
 
 class _Evaluator:
+    """Evaluates a checked tree; every value it builds goes through `budget` (the limits)."""
+
     def __init__(self, names: Mapping[str, Any]):
         self.names = names
+        self.budget = Budget()
 
     def eval(self, node: ast.AST) -> Any:  # noqa: C901 - one dispatch over node types
+        self.budget.step()
         match node:
             case ast.Expression(body=body):
                 return self.eval(body)
@@ -277,13 +291,7 @@ class _Evaluator:
                 raise ExpressionError(str(_l("name %(name)r is not defined", name=name)))
             case ast.BinOp(left=left, op=op, right=right):
                 a, b = self.eval(left), self.eval(right)
-                if isinstance(op, ast.Mult):
-                    _check_repeat(a, b)
-                    _check_repeat(b, a)
-                result = _BINARY[type(op)](a, b)
-                if isinstance(result, str | list | tuple) and len(result) > MAX_SEQUENCE_RESULT:
-                    raise ExpressionError(str(_l("the result is too large")))
-                return result
+                return self.budget.binop(op, a, b)
             case ast.UnaryOp(op=op, operand=operand):
                 return _UNARY[type(op)](self.eval(operand))
             case ast.BoolOp(op=ast.And(), values=values):
@@ -304,33 +312,39 @@ class _Evaluator:
                 current = self.eval(left)
                 for comparison, comparator in zip(ops, comparators, strict=True):
                     right = self.eval(comparator)
-                    if not _COMPARE[type(comparison)](current, right):
+                    if not self.budget.compare(_COMPARE[type(comparison)], comparison, current, right):
                         return False
                     current = right
                 return True
             case ast.IfExp(test=test, body=body, orelse=orelse):
                 return self.eval(body) if self.eval(test) else self.eval(orelse)
             case ast.Subscript(value=value, slice=index):
-                return self.eval(value)[self.eval(index)]
+                container = self.eval(value)
+                key = self.budget.key(self.eval(index))
+                item = container[key]
+                return self.budget.admit(item) if isinstance(key, slice) else item
             case ast.Slice(lower=lower, upper=upper, step=step):
                 return slice(*(None if part is None else self.eval(part) for part in (lower, upper, step)))
             case ast.List(elts=elts):
-                return [self.eval(e) for e in elts]
+                return self.budget.admit([self.eval(e) for e in elts])
             case ast.Tuple(elts=elts):
-                return tuple(self.eval(e) for e in elts)
+                return self.budget.admit(tuple(self.eval(e) for e in elts))
             case ast.Set(elts=elts):
-                return {self.eval(e) for e in elts}
+                return self.budget.admit({self.eval(e) for e in elts})
             case ast.Dict(keys=keys, values=values):
                 if any(k is None for k in keys):
                     raise ExpressionError(str(_l("%(what)s is not allowed", what="**kwargs")))
-                return {
-                    self.eval(k): self.eval(v) for k, v in zip(keys, values, strict=True) if k is not None
-                }
+                return self.budget.admit(
+                    {self.eval(k): self.eval(v) for k, v in zip(keys, values, strict=True) if k is not None}
+                )
             case ast.Call(func=ast.Name(id=name), args=args, keywords=keywords):
                 if any(k.arg is None for k in keywords):
                     raise ExpressionError(str(_l("%(what)s is not allowed", what="**kwargs")))
-                return FUNCTIONS[name](
-                    *(self.eval(a) for a in args), **{str(k.arg): self.eval(k.value) for k in keywords}
+                return self.budget.call(
+                    name,
+                    FUNCTIONS[name],
+                    [self.eval(a) for a in args],
+                    {str(k.arg): self.eval(k.value) for k in keywords},
                 )
         raise ExpressionError(
             str(_l("%(what)s is not allowed", what=_describe(node)))
@@ -338,13 +352,15 @@ class _Evaluator:
 
     def run(self, statements: list[ast.stmt], assigned: dict[str, Any]) -> None:
         for statement in statements:
+            self.budget.step()
             match statement:
                 case ast.Assign(targets=targets, value=value):
                     result = self.eval(value)
                     for target in targets:
                         assigned[target.id] = result  # type: ignore[attr-defined]
                 case ast.AugAssign(target=ast.Name(id=name), op=op, value=value):
-                    assigned[name] = _BINARY[type(op)](self.eval(ast.Name(id=name)), self.eval(value))
+                    # `s *= 100_000` is checked as `s = s * 100_000` is
+                    assigned[name] = self.budget.binop(op, self.eval(ast.Name(id=name)), self.eval(value))
                 case ast.If(test=test, body=body, orelse=orelse):
                     self.run(body if self.eval(test) else orelse, assigned)
                 case ast.Expr(value=value):

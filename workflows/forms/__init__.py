@@ -62,7 +62,8 @@ class FormDefinition:
     prefill: Prefill | None = None
     # Adjusts a built form to its task (choices that depend on the year, …).
     setup: Setup | None = None
-    # Checks that need the database, after the form's own validators: {field name or "": [messages]}.
+    # Checks that need the database, run with the form's own validators (even when some fail, so every
+    # error comes back at once; `binding.validate` keeps a failed field's own message): {field or "": [messages]}.
     check: Check | None = None
     # Read-only material shown above the form (a template under templates/tasks/context/) and its data.
     context: Context | None = None

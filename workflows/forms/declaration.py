@@ -9,7 +9,6 @@ from wtforms import (
     DateField,
     DecimalField,
     FieldList,
-    Form,
     FormField,
     SelectChoice,
     SelectField,
@@ -19,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from models.i18n import lazy_gettext as _l
+from workflows.forms.base import Form
 
 if TYPE_CHECKING:
     from models.scheme import KeyPoint
@@ -62,7 +62,7 @@ class DeclaredRowForm(Form):
             (self.key_point, _l("Choose the key point.")),
             (self.proposed_weight, _l("Propose a weight.")),
         ):
-            if field.data in (None, ""):
+            if field.data in (None, "") and not field.errors:  # a refused value has its message
                 field.errors = [*field.errors, message]
                 ok = False
         if self.key_point.data and self.key_point.data not in {str(c.value) for c in self.key_point.choices}:

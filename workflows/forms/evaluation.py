@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from wtforms import (
+    BooleanField,
     DateField,
     Field,
-    Form,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -15,8 +15,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 
-from models.evaluation import VerificationResult
+from models.evaluation import VERIFICATION_TITLES, VerificationResult
 from models.i18n import lazy_gettext as _l
+from workflows.forms.base import Form
 from workflows.forms.fields import DisplayField
 from workflows.forms.generic import ApprovalForm
 from workflows.forms.rows import Rows
@@ -34,12 +35,15 @@ class OpenRoundForm(Form):
 class ReportRowForm(Form):
     code = DisplayField(_l("Code"))
     indicator = DisplayField(_l("Indicator"))
+    target = DisplayField(_l("Target"))
+    unit = DisplayField(_l("Unit"))
+    previous = DisplayField(_l("Last round"))
     completion = StringField(_l("Completion"), validators=[DataRequired(), Length(max=200)])
     narrative = TextAreaField(_l("Explanation"), validators=[Length(max=2000)])
 
 
 class SelfReportForm(Form):
-    rows = Rows(ReportRowForm, label=_l("Completion of each indicator"))
+    rows = Rows(ReportRowForm, key=("code",), label=_l("Completion of each indicator"))
 
 
 class ScoreRowForm(Form):
@@ -51,10 +55,11 @@ class ScoreRowForm(Form):
 
 
 class ScoreForm(Form):
-    rows = Rows(ScoreRowForm, label=_l("Scores"))
+    rows = Rows(ScoreRowForm, key=("code", "city"), label=_l("Scores"))
 
 
-VERIFICATION_CHOICES = [SelectChoice(v.value, v.title) for v in VerificationResult]
+# the lazy titles: choices are built at import, before any request has a language
+VERIFICATION_CHOICES = [SelectChoice(v.value, VERIFICATION_TITLES[v]) for v in VerificationResult]
 
 
 class VerifyRowForm(Form):
@@ -69,7 +74,7 @@ class VerifyRowForm(Form):
 
 
 class VerifyForm(Form):
-    rows = Rows(VerifyRowForm, label=_l("On-site verification"))
+    rows = Rows(VerifyRowForm, key=("code", "city"), label=_l("On-site verification"))
 
 
 class ReviewForm(ApprovalForm):
@@ -97,7 +102,9 @@ class AdviceRowForm(Form):
     city = DisplayField(_l("City"))
     summary = DisplayField(_l("Result"))
     advice = TextAreaField(_l("Rectification advice"), validators=[Length(max=4000)])
+    # a city without advice is a choice the office makes, never a row left empty (rounds.queries.advice_problems)
+    no_advice = BooleanField(_l("No rectification advice"))
 
 
 class AdviceForm(Form):
-    rows = Rows(AdviceRowForm, label=_l("Advice to each city"))
+    rows = Rows(AdviceRowForm, key=("city",), label=_l("Advice to each city"))

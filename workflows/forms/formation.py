@@ -5,7 +5,6 @@ from __future__ import annotations
 from wtforms import (
     DateField,
     Field,
-    Form,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -13,8 +12,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from models.formation import Handling
+from models.formation import HANDLING_TITLES, Handling
 from models.i18n import lazy_gettext as _l
+from workflows.forms.base import Form
 from workflows.forms.fields import DisplayField
 from workflows.forms.generic import ApprovalForm
 from workflows.forms.rows import Rows
@@ -34,11 +34,12 @@ class CommentRowForm(Form):
 
 class CommentForm(Form):
     general = TextAreaField(_l("General comment"), validators=[Length(max=4000)])
-    rows = Rows(CommentRowForm, label=_l("Comments per indicator"))
+    rows = Rows(CommentRowForm, key=("code",), label=_l("Comments per indicator"))
 
 
+# the lazy titles: choices are built at import, before any request has a language
 HANDLING_CHOICES = [SelectChoice("", "—")] + [
-    SelectChoice(h.value, h.title) for h in Handling if h != Handling.PENDING
+    SelectChoice(h.value, HANDLING_TITLES[h]) for h in Handling if h != Handling.PENDING
 ]
 
 
@@ -58,7 +59,7 @@ class HandlingRowForm(Form):
 
 
 class HandleForm(Form):
-    rows = Rows(HandlingRowForm, label=_l("Comments and how they were handled"))
+    rows = Rows(HandlingRowForm, key=("comment_id",), label=_l("Comments and how they were handled"))
     note = TextAreaField(_l("Note to the leadership group"), validators=[Length(max=2000)])
 
 

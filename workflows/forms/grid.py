@@ -18,6 +18,8 @@ from models.i18n import lazy_gettext as _l
 HEADING_COLUMNS = {"code"}
 # Long text columns get room to breathe.
 WIDE_COLUMNS = {"indicator", "reported", "reason", "narrative", "note", "advice", "summary", "completion"}
+# Short values need little room, so the long ones get more.
+NARROW_COLUMNS = {"code", "unit", "city"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ class Grid:
 
     def is_wide(self, name: str) -> bool:
         return name in WIDE_COLUMNS
+
+    def cell_class(self, name: str) -> str:
+        return "grid-wide" if name in WIDE_COLUMNS else "grid-narrow" if name in NARROW_COLUMNS else ""
 
     @property
     def column_count(self) -> int:

@@ -24,6 +24,8 @@ from typing import Any
 from wtforms import FieldList, Form, FormField
 from wtforms.utils import unset_value
 
+from models.i18n import lazy_gettext as _l
+
 
 @dataclass
 class RowResult:
@@ -53,10 +55,14 @@ def _direct(form_class: type[Form]) -> dict[str, list[Callable[..., Any]]] | Non
 class Rows(FieldList):
     """`FieldList(FormField(form_class))` whose entries are built only when asked for."""
 
-    def __init__(self, form_class: type[Form], label: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, form_class: type[Form], label: Any = None, *, key: tuple[str, ...] = (), **kwargs: Any
+    ) -> None:
         super().__init__(FormField(form_class), label, **kwargs)
         self.type = "FieldList"  # the task page and the schema treat it as the list it is
         self.form_class = form_class
+        # the fields that name a row (an indicator's code, a city): no two rows may share them
+        self.key = key
         self._input: tuple[Any, Any] = (None, unset_value)
         self._entries: list[Any] | None = None
         self._results: list[RowResult] | None = None
@@ -175,13 +181,43 @@ class Rows(FieldList):
             for name, messages in result.errors.items()
         }
 
+    def _repeats(self, rows: Sequence[dict[str, Any]]) -> dict[int, str]:
+        """The rows that name the same thing as an earlier row (by `key`), with their message."""
+        first: dict[tuple[Any, ...], int] = {}
+        repeats = {}
+        for n, row in enumerate(rows):
+            named = tuple(str(row.get(name) or "") for name in self.key)
+            if not self.key or not any(named):
+                continue
+            if named in first:
+                repeats[n] = str(
+                    _l(
+                        "Row %(row)s repeats row %(first)s (%(key)s).",
+                        row=n + 1,
+                        first=first[named] + 1,
+                        key=", ".join(named),
+                    )
+                )
+            else:
+                first[named] = n
+        return repeats
+
     def validate(
         self, form: Form, extra_validators: Iterable[Callable[..., Any]] | Sequence[Any] = ()
     ) -> bool:
         if self._entries is not None:  # something has built and may have changed the entries
-            return FieldList.validate(self, form, extra_validators)
+            valid = FieldList.validate(self, form, extra_validators)
+            repeats = self._repeats([entry.data for entry in self._entries])
+            for n, message in repeats.items():
+                cell = self._entries[n].form[self.key[0]]
+                cell.errors = [*cell.errors, message]
+            if repeats:
+                self.errors = [entry.errors for entry in self._entries]
+            return valid and not repeats
         results = self.results()
         self._validated = True
+        for n, message in self._repeats([r.data for r in results]).items():
+            results[n].errors.setdefault(self.key[0], []).append(message)
         self.errors = [r.errors for r in results]
         if not any(self.errors):
             self.errors = []

@@ -93,10 +93,16 @@ def import_users(actor: User, data: bytes) -> list[tuple[User, str]]:
         seen.setdefault(username, number)
         org = users.find_org(cells[ORG])
         if cells[ORG] and org is None:
-            problems.add(number, ORG, _l("There is no organisation with the code %(code)s.", code=cells[ORG]))
+            problems.add(
+                number,
+                ORG,
+                _l("There is no organisation with the code %(code)s.", code=sheets.excerpt(cells[ORG])),
+            )
         roles, unknown = _roles(cells[ROLES])
         if unknown:
-            problems.add(number, ROLES, _l("Unknown roles: %(roles)s", roles="、".join(unknown)))
+            problems.add(
+                number, ROLES, _l("Unknown roles: %(roles)s", roles=sheets.excerpt("、".join(unknown)))
+            )
         for field, messages in users.account_problems(org, roles, cells[NAME], email).items():
             if field == "org" and cells[ORG]:
                 continue  # the unknown code was said above

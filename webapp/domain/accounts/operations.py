@@ -6,14 +6,21 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, literal, or_, select
+from zxcvbn import zxcvbn
 
-from models.db import db, rowcount, utcnow
+from models.db import UTCDateTime, db, rowcount, utcnow
 from models.i18n import lazy_gettext as _l
-from models.org import LoginAttempt, User
+from models.org import LoginAttempt, User, UserSession
+from webapp.domain import audit
+from webapp.domain.accounts import sessions
 from webapp.domain.errors import Invalid, Throttled
 
 MIN_PASSWORD_LENGTH = 10
+# zxcvbn's score, 0–4: below 3 the password is among its common passwords, words, names, dates,
+# keyboard rows, repeats or sequences (fewer than 10^8 guesses). It reads the first 72 characters.
+MIN_PASSWORD_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72
 
 
 def _rejected(field: str, message: str) -> Invalid:
@@ -23,72 +30,165 @@ def _rejected(field: str, message: str) -> Invalid:
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    max_failures: int = 5
+    """The login slow-down. It never locks an account: a stranger's wrong passwords slow down only
+    the addresses they came from, so the right password from an address that has not failed for an
+    account is always checked (short of that address's own ceiling). Failures count within
+    `window_seconds`; the settings are the LOGIN_* values in `webapp/config.py`.
+
+    - One account from one address (the pair): after n ≥ `pair_free_failures` failures the next
+      attempt waits `pair_base_delay_seconds × 2^(n − pair_free_failures)` after the last one (1, 2,
+      4, … seconds), at most `max_delay_seconds`. The pair's failures before its last success do
+      not count.
+    - One address, across accounts: at `address_max_failures` it is refused until the window drops
+      it below the ceiling (a script trying many accounts; a provincial NAT never gets there).
+    - One account, from every address: at `account_busy_failures` the account is under attack, and
+      an address that has failed for it waits at least `account_delay_seconds` after its last failure.
+    """
+
     window_seconds: int = 15 * 60
-    base_delay_seconds: int = 30
+    pair_free_failures: int = 3
+    pair_base_delay_seconds: int = 1
+    max_delay_seconds: int = 15 * 60
+    address_max_failures: int = 100
+    account_busy_failures: int = 20
+    account_delay_seconds: int = 30
 
-    def delay_for(self, failures: int) -> int:
-        """Seconds to wait after the last failure: doubling from the base, at most the window."""
-        if failures < self.max_failures:
+    def pair_delay(self, failures: int) -> int:
+        """Seconds the pair waits after its last failure, having failed `failures` times."""
+        if failures < self.pair_free_failures:
             return 0
-        return min(self.base_delay_seconds * 2 ** (failures - self.max_failures), self.window_seconds)
+        doublings = min(failures - self.pair_free_failures, 40)  # 2^40 s is past any cap
+        return min(self.pair_base_delay_seconds * 2**doublings, self.max_delay_seconds)
 
 
-def _recent_failures(username: str, address: str, since: datetime) -> tuple[int, datetime | None]:
-    """The larger failure count of the account and the address in the window, and the latest failure."""
-    rows = db.session.execute(
+@dataclass(frozen=True)
+class RecentFailures:
+    """What the slow-down reads: failures within the window."""
+
+    pair: int  # of this account from this address, since the pair's last success
+    pair_last: datetime | None  # the latest of those
+    address: int  # from this address, any account
+    account: int  # of this account, any address
+
+
+def _recent_failures(username: str, address: str, since: datetime) -> RecentFailures:
+    """One query over the window's rows of the account and the address (indexed by name, then time)."""
+    pair = and_(LoginAttempt.username == username, LoginAttempt.address == address)
+    last_success = (
+        select(func.max(LoginAttempt.at))
+        .where(pair, LoginAttempt.succeeded.is_(True), LoginAttempt.at >= since)
+        .scalar_subquery()
+    )
+    # before the window when the pair has had no success in it
+    counted_from = func.coalesce(last_success, literal(since - timedelta(seconds=1), UTCDateTime))
+    since_success = and_(pair, LoginAttempt.at > counted_from)
+    row = db.session.execute(
         select(
-            func.count().filter(LoginAttempt.username == username),
+            func.count().filter(since_success),
+            func.max(LoginAttempt.at).filter(since_success),
             func.count().filter(LoginAttempt.address == address),
-            func.max(LoginAttempt.at),
+            func.count().filter(LoginAttempt.username == username),
         ).where(
             LoginAttempt.succeeded.is_(False),
             LoginAttempt.at >= since,
             or_(LoginAttempt.username == username, LoginAttempt.address == address),
         )
     ).one()
-    return max(rows[0], rows[1]), rows[2]
+    return RecentFailures(pair=row[0], pair_last=row[1], address=row[2], account=row[3])
+
+
+def _address_free_at(address: str, since: datetime, failures: int, policy: ThrottlePolicy) -> datetime:
+    """When the address's failures in the window drop below its ceiling: the window's end for the
+    failure that must leave (the (failures − ceiling + 1)-th oldest)."""
+    leaving = db.session.scalar(
+        select(LoginAttempt.at)
+        .where(
+            LoginAttempt.address == address,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at >= since,
+        )
+        .order_by(LoginAttempt.at)
+        .offset(failures - policy.address_max_failures)
+        .limit(1)
+    )
+    return (leaving or since) + timedelta(seconds=policy.window_seconds)
 
 
 def check_throttle(username: str, address: str, policy: ThrottlePolicy, now: datetime | None = None) -> None:
-    """Raise Throttled while the account or the address must wait."""
+    """Raise Throttled (with the seconds to wait, and which rule: pair, address or account) while
+    this account must wait from this address."""
     now = now or utcnow()
-    failures, last = _recent_failures(username, address, now - timedelta(seconds=policy.window_seconds))
-    delay = policy.delay_for(failures)
-    if delay and last is not None:
-        remaining = (last + timedelta(seconds=delay) - now).total_seconds()
-        if remaining > 0:
-            raise Throttled(math.ceil(remaining))
+    since = now - timedelta(seconds=policy.window_seconds)
+    recent = _recent_failures(username, address, since)
+    waits: dict[str, datetime] = {}
+    if recent.address >= policy.address_max_failures:
+        waits["address"] = _address_free_at(address, since, recent.address, policy)
+    if recent.pair_last is not None:
+        delay = policy.pair_delay(recent.pair)
+        if delay:
+            waits["pair"] = recent.pair_last + timedelta(seconds=delay)
+        if recent.account >= policy.account_busy_failures:
+            waits["account"] = recent.pair_last + timedelta(seconds=policy.account_delay_seconds)
+    if not waits:
+        return
+    rule, until = max(waits.items(), key=lambda item: item[1])
+    remaining = (until - now).total_seconds()
+    if remaining > 0:
+        raise Throttled(math.ceil(remaining), rule=rule)
 
 
-def authenticate(username: str, password: str, address: str, policy: ThrottlePolicy) -> User | None:
-    """Check a username and password, recording the attempt; None when they do not match."""
+def authenticate(
+    username: str, password: str, address: str, policy: ThrottlePolicy, now: datetime | None = None
+) -> User | None:
+    """Check a username and password, recording the attempt; None when they do not match.
+    Throttled, before the password is checked or the attempt recorded, while the slow-down holds."""
     username = username.strip()
-    check_throttle(username, address, policy)
+    # the attempt is counted under what its row can hold (a longer name is no user's anyway)
+    name, address = username[:64], address[:64]
+    now = now or utcnow()
+    check_throttle(name, address, policy, now)
     user = User.by_username(username)
     ok = user is not None and user.active and user.check_password(password)
-    db.session.add(LoginAttempt(username=username[:64], address=address[:64], succeeded=ok))
+    db.session.add(LoginAttempt(username=name, address=address, succeeded=ok, at=now))
     db.session.flush()
     return user if ok else None
 
 
-def change_password(user: User, current: str, new: str, confirm: str) -> None:
-    """Replace the user's password after checking the current one; ends their other sessions."""
+def password_problem(user: User, new: str) -> str | None:
+    """Why a password the user chose will not do (too short, or easy to guess), or None."""
+    if len(new) < MIN_PASSWORD_LENGTH:
+        return str(_l("The new password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    if user.username.lower() in new.lower():
+        return str(_l("The new password must not contain the username."))
+    hints = [user.username, user.display_name or ""]
+    if zxcvbn(new[:ZXCVBN_MAX_LENGTH], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        return str(
+            _l(
+                "The new password is too easy to guess: it is a common password or a simple pattern "
+                "(a repeated character, a sequence, a word with digits). Choose a longer, less "
+                "predictable one."
+            )
+        )
+    return None
+
+
+def change_password(
+    user: User, current: str, new: str, confirm: str, *, keep: UserSession | None = None
+) -> None:
+    """Replace the user's password after checking the current one; ends every session of theirs
+    but `keep` (the one that changed it) and revokes every API token."""
     if not user.check_password(current):
         raise _rejected("current_password", str(_l("The current password is not correct.")))
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise _rejected(
-            "new_password",
-            str(_l("The new password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)),
-        )
     if new == current:
         raise _rejected("new_password", str(_l("The new password must differ from the current one.")))
-    if user.username.lower() in new.lower():
-        raise _rejected("new_password", str(_l("The new password must not contain the username.")))
+    problem = password_problem(user, new)
+    if problem:
+        raise _rejected("new_password", problem)
     if new != confirm:
         raise _rejected("confirm_password", str(_l("The two new passwords do not match.")))
     user.set_password(new)
-    db.session.flush()
+    ended = sessions.end_all(user, keep=keep)
+    audit.record("user.password_changed", user, detail={"username": user.username, **ended.detail()})
 
 
 def prune_login_attempts(older_than: timedelta = timedelta(days=90)) -> int:

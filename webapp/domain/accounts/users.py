@@ -13,12 +13,13 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from models.db import db
 from models.i18n import lazy_gettext as _l
-from models.org import ROLE_ORG_KINDS, ApiToken, OrgUnit, Role, User, UserRole
+from models.org import ROLE_ORG_KINDS, OrgUnit, Role, User, UserRole
 from webapp.domain import audit, errors
+from webapp.domain.accounts import sessions
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -167,7 +168,7 @@ def update_user(
     user.org = org
     user.set_roles(roles)
     if moved:  # a user who changes organisation starts afresh there
-        user.end_sessions()
+        sessions.end_sessions(user)
     db.session.flush()
     audit.record(
         "user.changed",
@@ -188,15 +189,13 @@ def set_active(actor: User, user: User, active: bool) -> User:
         raise errors.Conflict(str(_l("You cannot deactivate your own account.")))
     if user.active == active:
         return user  # twice the same click does one thing
+    detail: dict[str, Any] = {"username": user.username}
     if not active:
         _keep_an_administrator(user, False)
-        user.end_sessions()
-        db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        detail.update(sessions.end_all(user).detail())
     user.active = active
     db.session.flush()
-    audit.record(
-        "user.activated" if active else "user.deactivated", actor, detail={"username": user.username}
-    )
+    audit.record("user.activated" if active else "user.deactivated", actor, detail=detail)
     return user
 
 
@@ -205,9 +204,8 @@ def reset_password(actor: User, user: User) -> str:
     _administrators_only(actor)
     password = temporary_password()
     user.set_password(password, temporary=True)
-    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
-    db.session.flush()
-    audit.record("user.password_reset", actor, detail={"username": user.username})
+    ended = sessions.end_all(user)
+    audit.record("user.password_reset", actor, detail={"username": user.username, **ended.detail()})
     return password
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import func, select
 
 from models.db import db
+from models.evaluation import AnnualResult
 from models.formation import Phase, SystemRevision, YearPhase
 from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, User
@@ -31,6 +32,7 @@ from workflows import engine
 
 ANNUAL_PROCESS = "annual_cycle"
 REVISION_PROCESS = "system_revision"
+YEARS = range(2000, 3000)  # what a scheme year may be (its year_range check)
 
 # The plan's calendar: (phase, opens (month, day, years after), deadline (month, day, years after)).
 PLAN_CALENDAR = [
@@ -80,6 +82,7 @@ def clone_scheme_year(source: SchemeYear, year: int, title: str | None = None) -
         process_weight=source.process_weight,
         year_end_weight=source.year_end_weight,
         process_rule=source.process_rule,
+        fraud_bars_award=source.fraud_bars_award,
     )
     db.session.add(target)
     sources = indicator_service.load_dimensions(source)  # loaded before building, so no autoflush midway
@@ -157,10 +160,51 @@ def prepare_next_year(actor: User, source: SchemeYear, now: datetime) -> tuple[S
     return target, True
 
 
+def rules_locked(scheme_year: SchemeYear) -> bool:
+    """The year's award rules are fixed once the leadership has approved its annual results."""
+    return (
+        db.session.scalar(
+            select(AnnualResult.id).where(
+                AnnualResult.scheme_year_id == scheme_year.id, AnnualResult.approved_at.is_not(None)
+            )
+        )
+        is not None
+    )
+
+
+def set_fraud_bars_award(scheme_year: SchemeYear, bars: bool, actor: User, now: datetime) -> SchemeYear:
+    """Set whether a city with fraud found on a key point's indicator is left out of that key point's
+    award: the office or an admin, until the year's annual results are approved (then they stand)."""
+    errors.forbid_unless(
+        actor.can_manage_processes(), _l("Only the performance office and admins set the year's rules.")
+    )
+    if rules_locked(scheme_year):
+        raise errors.Conflict(
+            str(
+                _l(
+                    "The %(year)d annual results are approved: its rules can no longer change.",
+                    year=scheme_year.year,
+                )
+            )
+        )
+    if scheme_year.fraud_bars_award != bars:
+        audit.record(
+            "year.rules_set",
+            actor,
+            detail={"year": scheme_year.year, "fraud_bars_award": bars, "was": scheme_year.fraud_bars_award},
+            at=now,
+        )
+        scheme_year.fraud_bars_award = bars
+        db.session.flush()
+    return scheme_year
+
+
 def ensure_scheme_year(scheme: Scheme, year: int) -> SchemeYear:
     existing = SchemeYear.find(scheme, year)
     if existing is not None:
         return existing
+    if year not in YEARS:  # scheme_year's year_range check: refused here, not by the database
+        raise errors.NotFound(str(_l("There is no year %(year)d: years run from 2000 to 2999.", year=year)))
     previous = db.session.scalar(
         select(SchemeYear)
         .where(SchemeYear.scheme_id == scheme.id, SchemeYear.year < year)
@@ -180,38 +224,122 @@ def annual_instance(scheme_year: SchemeYear) -> ProcessInstance | None:
     )
 
 
+@dataclass(frozen=True)
+class OpenStep:
+    """Tasks open now under one title, in one phase."""
+
+    phase: Phase | None
+    title: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    """A phase of the year's calendar: when it opens, its deadline, and where it stands."""
+
+    phase: Phase
+    opens_at: datetime
+    deadline: datetime
+    state: str  # one of PHASE_STATES
+
+    @property
+    def state_title(self) -> str:
+        return str(PHASE_STATES[self.state])
+
+
+PHASE_STATES = {
+    "not_started": _l("Year not started"),
+    "upcoming": _l("Opens on its date"),
+    "waiting": _l("Waiting to open"),
+    "open": _l("In progress"),
+    "ended": _l("Ended"),
+}
+
+
 @dataclass
 class YearRow:
-    """One year on the cycle page: its annual instance, the phases it waits for and what is open."""
+    """One year on the cycle page: its annual instance, the phases it waits for, what is open, the calendar."""
 
     year: SchemeYear
     instance: ProcessInstance | None
     waiting: list[Phase]
-    open_steps: list[tuple[str, int]]
+    open_steps: list[OpenStep]
+    calendar: list[CalendarEntry]
+    rules_locked: bool = False  # the annual results are approved: the year's rules stand
 
 
-def year_rows(scheme: Scheme) -> list[YearRow]:
-    """The scheme's years, newest first, each with its cycle's state."""
+def year_rows(scheme: Scheme, now: datetime) -> list[YearRow]:
+    """The scheme's years, newest first, each with its cycle's state and calendar."""
     years = db.session.scalars(
         select(SchemeYear).where(SchemeYear.scheme_id == scheme.id).order_by(SchemeYear.year.desc())
     ).all()
     rows = []
     for y in years:
         instance = annual_instance(y)
-        open_steps: list[tuple[str, int]] = []
+        open_steps: list[OpenStep] = []
         if instance is not None:
             open_steps = [
-                (title, count)
-                for title, count in db.session.execute(
+                OpenStep(Phase(phase) if phase else None, title, count)
+                for phase, title, count in db.session.execute(
                     year_tasks(y.id)
                     .where(InboxTask.status == TaskStatus.OPEN)
-                    .with_only_columns(InboxTask.title, func.count())
-                    .group_by(InboxTask.title)
-                    .order_by(InboxTask.title)
+                    .with_only_columns(InboxTask.phase, InboxTask.title, func.count())
+                    .group_by(InboxTask.phase, InboxTask.title)
+                    .order_by(InboxTask.phase, InboxTask.title)
                 )
             ]
-        rows.append(YearRow(y, instance, waiting_phases(instance) if instance else [], open_steps))
+        waiting = waiting_phases(instance) if instance else []
+        rows.append(
+            YearRow(
+                y,
+                instance,
+                waiting,
+                open_steps,
+                _calendar(y, instance, waiting, open_steps, now),
+                rules_locked(y),
+            )
+        )
     return rows
+
+
+def _calendar(
+    year: SchemeYear,
+    instance: ProcessInstance | None,
+    waiting: list[Phase],
+    open_steps: list[OpenStep],
+    now: datetime,
+) -> list[CalendarEntry]:
+    busy = {step.phase for step in open_steps} | {
+        Phase(phase)
+        for phase in db.session.scalars(
+            select(ProcessInstance.phase).where(
+                ProcessInstance.scheme_year_id == year.id,
+                ProcessInstance.status.in_(
+                    [InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.INCIDENT]
+                ),
+                ProcessInstance.phase.in_([p.value for p in Phase]),
+            )
+        )
+    }
+    dates = {
+        row.phase: (row.opens_at, row.deadline)
+        for row in db.session.scalars(select(YearPhase).where(YearPhase.scheme_year_id == year.id))
+    } or default_calendar(year.year)  # a year not started yet: the calendar starting it will set
+    entries = []
+    for phase in Phase:
+        if phase not in dates:
+            continue
+        opens_at, deadline = dates[phase]
+        if instance is None:
+            state = "not_started"
+        elif phase in busy:
+            state = "open"
+        elif phase in waiting:
+            state = "waiting" if opens_at <= now else "upcoming"
+        else:
+            state = "upcoming" if opens_at > now else "ended"
+        entries.append(CalendarEntry(phase, opens_at, deadline, state))
+    return entries
 
 
 def participants() -> dict[str, list[str]]:
@@ -282,3 +410,12 @@ def start_revision(scheme_year: SchemeYear, actor: User) -> ProcessInstance:
         data={"year": scheme_year.year, "scheme_year_id": scheme_year.id},
         scheme_year_id=scheme_year.id,
     )
+
+
+def calendar(scheme_year: SchemeYear) -> list[YearPhase]:
+    """The year's phases with their opening dates and deadlines, in the order of the year."""
+    rows = {
+        p.phase: p
+        for p in db.session.scalars(select(YearPhase).where(YearPhase.scheme_year_id == scheme_year.id))
+    }
+    return [rows[p] for p in Phase if p in rows]

@@ -119,6 +119,8 @@ def save_draft(task_guid: str, user: User, data: Mapping[str, Any]) -> InboxTask
     task = get_task(task_guid, user)
     check_actor(task, user)
     form = build_form(task, user, data)
+    # a draft keeps invalid input, but not more than a completion would take, nor what no column stores
+    errors.reject(binding.draft_problems(form))
     task.draft = raw_values(form)
     task.draft_saved_at = engine.now()
     task.draft_saved_by_id = user.id

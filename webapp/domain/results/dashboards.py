@@ -1,5 +1,8 @@
-"""Results dashboards (ranking, dimension radar, trend over the rounds, key-point heat map) and the
-year overview on the leadership's home page.
+"""Results dashboards (ranking, dimension radar, trend over the rounds and over the years, key-point heat
+map) and the year overview on the leadership's home page.
+
+They follow the scorecard conventions of `scorecard`: each total and score has a status against the
+thresholds there, each rank its change since the round before, and each chart drills into the city's page.
 
 Everything is read from the stored results (each round's approved snapshot and the annual result), filtered
 by the same visibility rules as the results pages (`webapp.domain.results.feedback`): a round or the year only once
@@ -9,6 +12,7 @@ the user may see it, and a city's dimensions and key points only for that city a
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,12 +32,13 @@ from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStat
 from webapp.domain.errors import NotFound
 from webapp.domain.numbers import plain
 from webapp.domain.process import cycle as cycle_service
-from webapp.domain.results import document, feedback
+from webapp.domain.results import document, feedback, scorecard
 from webapp.domain.results import queries as results
+from webapp.domain.results.scorecard import Status
 from webapp.domain.results.xlsx import render_xlsx
 from webapp.domain.system import queries as indicator_service
 
-ANNUAL = "annual"
+ANNUAL = scorecard.ANNUAL
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
@@ -48,6 +53,17 @@ class RankingRow:
     name: str
     total: Decimal
     rank: int
+    status: Status  # the total against the most it could be
+    change: int | None = None  # places moved since the previous round (positive: up); None: no earlier one
+    details: bool = False  # the user may open the city's page
+
+    @property
+    def change_text(self) -> str:
+        return scorecard.change_text(self.change)
+
+    @property
+    def change_title(self) -> str:
+        return scorecard.change_title(self.change)
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,29 @@ class TrendRow:
     city: str
     name: str
     totals: list[Decimal | None]  # one per trend column; None where the user may not see it
+    details: bool = False  # the user may open the city's pages
+
+
+@dataclass(frozen=True)
+class YearsRow:
+    city: str
+    name: str
+    totals: list[Decimal | None]  # the annual total of each year; None where the city had none
+    ranks: list[int | None]
+
+
+@dataclass(frozen=True)
+class YearsTrend:
+    """Each city's annual total and rank over the scheme's years (those the user may see, up to this one)."""
+
+    years: list[int]
+    maxima: list[Decimal]  # the most an annual total could be, each year
+    rows: list[YearsRow]
+
+    @property
+    def enough(self) -> bool:
+        """A trend needs two years at least."""
+        return len(self.years) >= 2
 
 
 @dataclass(frozen=True)
@@ -93,6 +132,11 @@ class Dashboard:
     key_points: list[KeyPointColumn]
     heatmap: list[HeatRow]
     details_limited: bool  # some cities' dimensions and key points are hidden from this user
+    max_total: Decimal = Decimal(0)  # the most a total of this view could be
+    previous_title: str = ""  # the result set the rank changes compare with ("" when none)
+    link_round: str | None = None  # the round a city's page shows for this view (None: not visible)
+    trend_maxima: list[Decimal] = field(default_factory=list)  # per trend column
+    years: YearsTrend = field(default_factory=lambda: YearsTrend([], [], []))
 
     @property
     def view_title(self) -> str:
@@ -125,6 +169,13 @@ def _stored_results(scheme_year: SchemeYear, views: dict[str, str]) -> dict[str,
         if data is not None:  # visible views always have results
             stored[key] = data
     return stored
+
+
+def _maximum(data: dict[str, Any], scheme_year: SchemeYear, total_weight: Decimal) -> Decimal:
+    """The most a total of stored results could be: a round's stored maximum, or the year's weighted one."""
+    if "max_total" in data:
+        return Decimal(data["max_total"])
+    return total_weight * (scheme_year.process_weight + scheme_year.year_end_weight)
 
 
 def _share(score: Decimal, weight: Decimal) -> Decimal:
@@ -173,18 +224,31 @@ def build_dashboard(scheme_year: SchemeYear, user: User, view: str | None = None
     if view is None:
         view = ANNUAL if ANNUAL in views else list(views)[-1]
     stored = _stored_results(scheme_year, views)
+    cities = results.cities()
+    detailed = [c for c in cities if c.details_visible_to(user)]
+    may_open = {c.code for c in detailed}
+    dims = indicator_service.load_dimensions(scheme_year)
+    sums = indicator_service.subtotals(dims)
+    dimensions = [(d.name, sums.dimensions[d.id]) for d in dims]
+    total_weight = sum((w for _n, w in dimensions), Decimal(0))
+    maxima = {key: _maximum(data, scheme_year, total_weight) for key, data in stored.items()}
+    changes = scorecard.changes_by_view(stored)
+    previous = scorecard.previous_view(view, list(stored))
     ranking = [
-        RankingRow(row["city"], row["name"], Decimal(row["total"]), row["rank"])
+        RankingRow(
+            row["city"],
+            row["name"],
+            Decimal(row["total"]),
+            row["rank"],
+            scorecard.status_of(row["total"], maxima[view]),
+            changes[view].get(row["city"]),
+            row["city"] in may_open,
+        )
         for row in stored[view]["cities"]
     ]
     # The annual results have no breakdown of their own: the year-end round's is the year's.
     breakdown_kind = RoundKind.YEAR_END if view == ANNUAL else RoundKind(view)
     breakdown = stored.get(breakdown_kind.value)
-    cities = results.cities()
-    detailed = [c for c in cities if c.details_visible_to(user)]
-    dims = indicator_service.load_dimensions(scheme_year)
-    sums = indicator_service.subtotals(dims)
-    dimensions = [(d.name, sums.dimensions[d.id]) for d in dims]
     key_points = [
         KeyPointColumn(kp.number, kp.name, sums.key_points[kp.id])
         for d in dims
@@ -198,7 +262,10 @@ def build_dashboard(scheme_year: SchemeYear, user: User, view: str | None = None
     totals = {
         key: {e["city"]: Decimal(e["total"]) for e in stored[key]["cities"]} for key, _t in trend_columns
     }
-    trend = [TrendRow(c.code, c.name, [totals[key].get(c.code) for key, _t in trend_columns]) for c in cities]
+    trend = [
+        TrendRow(c.code, c.name, [totals[key].get(c.code) for key, _t in trend_columns], c.code in may_open)
+        for c in cities
+    ]
     return Dashboard(
         year=scheme_year.year,
         view=view,
@@ -212,7 +279,44 @@ def build_dashboard(scheme_year: SchemeYear, user: User, view: str | None = None
         key_points=key_points,
         heatmap=heatmap,
         details_limited=len(detailed) < len(cities),
+        max_total=maxima[view],
+        previous_title=_title(previous) if previous else "",
+        link_round=breakdown_kind.value if breakdown is not None else None,
+        trend_maxima=[maxima[key] for key, _t in trend_columns],
+        years=years_trend(scheme_year, user, cities, total_weight),
     )
+
+
+def years_trend(
+    scheme_year: SchemeYear, user: User, cities: list[OrgUnit], total_weight: Decimal
+) -> YearsTrend:
+    """The annual results of the scheme's years up to this one that the user may see, city by city."""
+    years: list[int] = []
+    maxima: list[Decimal] = []
+    by_year: list[dict[str, dict[str, Any]]] = []
+    for number in indicator_service.list_years(scheme_year.scheme.code):
+        if number > scheme_year.year:
+            break
+        year = scheme_year if number == scheme_year.year else SchemeYear.find(scheme_year.scheme, number)
+        annual = results.annual_result(year.id) if year is not None else None
+        if year is None or annual is None or annual.results is None or not annual.results_visible_to(user):
+            continue
+        years.append(number)
+        # the current year's maximum is this dashboard's; an earlier year's is its stored year-end's
+        year_end = feedback.rounds_of(year).get(RoundKind.YEAR_END) if year is not scheme_year else None
+        weight = Decimal(year_end.results["max_total"]) if year_end and year_end.results else total_weight
+        maxima.append(_maximum({}, year, weight))
+        by_year.append({e["city"]: e for e in annual.results["cities"]})
+    rows = [
+        YearsRow(
+            c.code,
+            c.name,
+            [Decimal(y[c.code]["total"]) if c.code in y else None for y in by_year],
+            [int(y[c.code]["rank"]) if c.code in y else None for y in by_year],
+        )
+        for c in cities
+    ]
+    return YearsTrend(years, maxima, rows)
 
 
 def _number(value: Decimal | None) -> int | float | None:
@@ -220,55 +324,141 @@ def _number(value: Decimal | None) -> int | float | None:
     return None if value is None else plain(scoring.display(value))
 
 
-def ranking_chart(rows: list[RankingRow]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Links:
+    """How the web spells the pages a chart drills into (the domain builds no URLs)."""
+
+    city: Callable[[str, str], str]  # (round kind, city code) -> the city's results in that round
+    year: Callable[[int], str]  # year -> that year's dashboards
+
+
+def _axis_start(values: list[Decimal | None]) -> int:
+    """Where a line chart's value axis starts: a round ten below the lowest value (never below zero)."""
+    lowest = min((v for v in values if v is not None), default=Decimal(0))
+    return max(0, int((lowest - 5) // 10) * 10)
+
+
+def _axis(name: str, start: int) -> dict[str, Any]:
+    """A value axis that says where it starts when that is not zero."""
+    if start:
+        name = _("%(name)s (axis from %(start)d)", name=name, start=start)
+    return {"min": start, "name": name}
+
+
+def _status_data(statuses: list[Status]) -> dict[str, Any]:
+    return {
+        "statusTitles": [s.title for s in statuses],
+        "colors": [s.color for s in statuses],
+    }
+
+
+def ranking_chart(
+    rows: list[RankingRow], link_round: str | None = None, links: Links | None = None
+) -> dict[str, Any]:
+    """The ranking's bars (from zero), coloured by status, each naming its rank change and its city's page."""
     return {
         "cities": [r.name for r in rows],
         "ranks": [r.rank for r in rows],
         "totals": [_number(r.total) for r in rows],
+        "changes": [r.change_text for r in rows],
+        **_status_data([r.status for r in rows]),
+        "urls": [
+            links.city(link_round, r.city) if links and link_round and r.details else None for r in rows
+        ],
+        "axis": {"min": 0, "name": _("Total")},
         "rankLabel": _("Rank"),
         "totalLabel": _("Total"),
+        "statusLabel": _("Status"),
     }
 
 
-def chart_data(d: Dashboard) -> dict[str, Any]:
-    """The numbers the charts draw (2 decimals, as the tables show them) with their translated labels."""
+def _trend_url(links: Links | None, key: str, d: Dashboard, row: TrendRow) -> str | None:
+    kind = (d.link_round if key == ANNUAL else key) if row.details else None
+    return links.city(kind, row.city) if links and kind else None
+
+
+def chart_data(d: Dashboard, links: Links | None = None) -> dict[str, Any]:
+    """The numbers the charts draw (2 decimals, as the tables show them) with their translated labels, the
+    axes' starts and the pages a click on a bar, point or cell opens (given `links`)."""
     # The radar starts a little below the lowest share, so cities that all score highly still differ.
     lowest = min((share for r in d.radar for share in r.shares), default=Decimal(0))
     radar_min = max(0, int((lowest - 5) // 10) * 10)
-    return {
-        "ranking": {**ranking_chart(d.ranking), "title": d.view_title},
+
+    def city_url(code: str) -> str | None:
+        return links.city(d.link_round, code) if links and d.link_round else None
+
+    trend_start = _axis_start([t for r in d.trend for t in r.totals])
+    data: dict[str, Any] = {
+        "ranking": {**ranking_chart(d.ranking, d.link_round, links), "title": d.view_title},
         "radar": {
             "indicators": [{"name": name, "min": radar_min, "max": 100} for name, _w in d.dimensions],
-            "series": [{"name": r.name, "values": [_number(s) for s in r.shares]} for r in d.radar],
+            "series": [
+                {"name": r.name, "values": [_number(s) for s in r.shares], "url": city_url(r.city)}
+                for r in d.radar
+            ],
             "unit": "%",
+            "min": radar_min,
         },
         "trend": {
             "columns": [title for _k, title in d.trend_columns],
-            "series": [{"name": r.name, "values": [_number(t) for t in r.totals]} for r in d.trend],
+            "series": [
+                {
+                    "name": r.name,
+                    "values": [_number(t) for t in r.totals],
+                    "urls": [_trend_url(links, key, d, r) for key, _t in d.trend_columns],
+                }
+                for r in d.trend
+            ],
+            "axis": _axis(_("Total"), trend_start),
         },
         "heatmap": {
-            "keyPoints": [f"{k.number}" for k in d.key_points],
+            # the key points by name (the rows), the cities across
+            "keyPoints": [k.name for k in d.key_points],
             "keyPointNames": [f"{k.number}. {k.name}" for k in d.key_points],
             "cities": [r.name for r in d.heatmap],
             "values": [
-                [x, y, _number(lost)] for y, r in enumerate(d.heatmap) for x, lost in enumerate(r.lost)
+                [x, y, _number(lost)] for x, r in enumerate(d.heatmap) for y, lost in enumerate(r.lost)
             ],
+            "urls": [city_url(r.city) for r in d.heatmap],
             "label": _("Points lost"),
         },
     }
+    if d.years.enough:
+        data["years"] = {
+            "columns": [str(y) for y in d.years.years],
+            "series": [
+                {"name": r.name, "values": [_number(t) for t in r.totals], "ranks": r.ranks}
+                for r in d.years.rows
+            ],
+            "urls": [links.year(y) if links else None for y in d.years.years],
+            "axis": _axis(_("Annual total"), _axis_start([t for r in d.years.rows for t in r.totals])),
+            "rankLabel": _("Rank"),
+        }
+    return data
 
 
 # --- the tables beside the charts, also the workbook's sheets ----------------------------------------------
 
 
 def tables(d: Dashboard) -> dict[str, document.Table]:
-    """The dashboard's tables by chart (the charts' numbers, exact) in the reports' table shape."""
+    """The dashboard's tables by chart (the charts' numbers, exact) in the reports' table shape; the
+    ranking carries each city's status and, after the first round, its rank change."""
+    compared = bool(d.previous_title)
     out = {
         "ranking": document.Table(
             _("Ranking: %(view)s", view=d.view_title),
-            (_("Rank"), _("City"), _("Total")),
-            (30, 90, 60),
-            [(r.rank, r.name, r.total) for r in d.ranking],
+            (
+                _("Rank"),
+                *([_("Since %(view)s", view=d.previous_title)] if compared else []),
+                _("City"),
+                _("Total"),
+                _("Status"),
+            ),
+            (24, *([22] if compared else []), 70, 40, 30),
+            [
+                (r.rank, *([r.change_text] if compared else []), r.name, r.total, r.status.title)
+                for r in d.ranking
+            ],
         )
     }
     if d.radar:
@@ -294,6 +484,60 @@ def tables(d: Dashboard) -> dict[str, document.Table]:
                 for i, k in enumerate(d.key_points)
             ],
         )
+    if d.years.enough:
+        out["years"] = document.Table(
+            _("Annual totals and ranks over the years"),
+            (
+                _("City"),
+                *(
+                    h
+                    for y in d.years.years
+                    for h in (_("%(year)d total", year=y), _("%(year)d rank", year=y))
+                ),
+            ),
+            _widths(2 * len(d.years.years)),
+            [
+                (
+                    r.name,
+                    *(
+                        c
+                        for t, rank in zip(r.totals, r.ranks, strict=True)
+                        for c in (t if t is not None else "", rank if rank is not None else "")
+                    ),
+                )
+                for r in d.years.rows
+            ],
+        )
+    return out
+
+
+def table_statuses(d: Dashboard) -> dict[str, dict[tuple[int, int], Status]]:
+    """The status of each scored cell of the tables (row, column), by table: dimension shares, totals by
+    round and by year, and each key point's score (its weight less the points lost)."""
+    out: dict[str, dict[tuple[int, int], Status]] = {
+        "radar": {
+            (i, j + 1): scorecard.status_of_share(share)
+            for i, r in enumerate(d.radar)
+            for j, share in enumerate(r.shares)
+        },
+        "trend": {
+            (i, j + 1): scorecard.status_of(t, d.trend_maxima[j])
+            for i, r in enumerate(d.trend)
+            for j, t in enumerate(r.totals)
+            if t is not None
+        },
+        "heatmap": {
+            (i, j + 2): scorecard.status_of(k.weight - r.lost[i], k.weight)
+            for i, k in enumerate(d.key_points)
+            for j, r in enumerate(d.heatmap)
+        },
+        "years": {
+            (i, 2 * j + 1): scorecard.status_of(t, d.years.maxima[j])
+            for i, r in enumerate(d.years.rows)
+            for j, t in enumerate(r.totals)
+            if t is not None
+        },
+    }
     return out
 
 
@@ -342,6 +586,8 @@ class YearOverview:
     my_task_count: int
     ranking: list[RankingRow] = field(default_factory=list)
     ranking_title: str = ""
+    previous_title: str = ""  # what the ranking's changes compare with
+    link_round: str | None = None  # the round a city's page shows for the ranking
 
     @property
     def running(self) -> list[PhaseRow]:
@@ -423,4 +669,6 @@ def year_overview(scheme_year: SchemeYear, user: User, now: datetime, task_limit
     if dashboard is not None:
         overview.ranking = dashboard.ranking
         overview.ranking_title = dashboard.view_title
+        overview.previous_title = dashboard.previous_title
+        overview.link_round = dashboard.link_round
     return overview

@@ -35,6 +35,40 @@ class DimensionLine:
 
 
 @dataclass(frozen=True)
+class Version:
+    """One published version of a round's results."""
+
+    number: int
+    published_at: datetime
+    correction: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A corrected round's published versions, and the one a page or report shows."""
+
+    versions: tuple[Version, ...]
+    shown: int
+
+    @property
+    def latest(self) -> Version:
+        return self.versions[-1]
+
+    @property
+    def current(self) -> bool:
+        return self.shown == self.latest.number
+
+    @property
+    def shown_version(self) -> Version:
+        return next(v for v in self.versions if v.number == self.shown)
+
+    @property
+    def corrections(self) -> list[Version]:
+        return [v for v in self.versions if v.correction]
+
+
+@dataclass(frozen=True)
 class CityRoundReport:
     """One city, one round (half-year, third quarter, year-end)."""
 
@@ -49,6 +83,8 @@ class CityRoundReport:
     lines: list[IndicatorLine]
     advice: str
     generated_at: datetime
+    correction: Correction | None = None  # set when the round's published results were corrected
+    rank_change: int | None = None  # places moved since the round before (positive: up; None: no earlier)
 
 
 @dataclass(frozen=True)
@@ -69,6 +105,7 @@ class CityAnnualReport:
     awards: list[str]
     advice: str
     generated_at: datetime
+    rank_change: int | None = None  # places moved since the year-end ranking, as on the results page
 
 
 @dataclass(frozen=True)
@@ -80,6 +117,7 @@ class ProvinceRow:
     year_end: Decimal
     total: Decimal
     rank: int
+    rank_change: int | None = None  # places moved since the year-end ranking, as on the results page
 
 
 @dataclass(frozen=True)
@@ -113,6 +151,7 @@ class Document:
     tables: list[Table]
     advice: str | None  # None: the report has no advice section
     generated: str
+    notice: str = ""  # said under the title, marked (e.g. that the figures were corrected, and when)
 
 
 CENT = Decimal("0.01")

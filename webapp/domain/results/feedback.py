@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 
 from models.db import db, utcnow
-from models.evaluation import CityFeedback, EvaluationRound, RoundKind
+from models.evaluation import CityFeedback, EvaluationRound, PublicationKind, RoundKind
 from models.org import OrgKind, OrgUnit, User
 from models.scheme import KeyPoint, SchemeYear
-from webapp.domain.results import document
+from webapp.domain.results import document, scorecard
 from webapp.domain.results import queries as results
 from webapp.domain.system import queries as indicator_service
 
@@ -24,6 +24,15 @@ def round_visible(round_: EvaluationRound | None, user: User) -> bool:
 def annual_visible(scheme_year_id: int, user: User) -> bool:
     annual = results.annual_result(scheme_year_id)
     return annual is not None and annual.results_visible_to(user)
+
+
+def rank_changes(scheme_year: SchemeYear, view: str, current: dict[str, Any]) -> dict[str, int | None]:
+    """Each city's places moved in `current` (the results of `view`: a round's or "annual") since the
+    ranking before it in the year's order, as the results page shows them."""
+    earlier = {k.value: r for k, r in rounds_of(scheme_year).items() if r.results is not None}
+    before = scorecard.previous_view(view, [k for k in earlier if k != view])
+    previous = scorecard.ranks_of(results.shown_results(earlier[before])) if before else None
+    return scorecard.rank_changes(previous, scorecard.ranks_of(current))
 
 
 def rounds_of(scheme_year: SchemeYear) -> dict[RoundKind, EvaluationRound]:
@@ -56,6 +65,20 @@ def _tree_lookup(scheme_year: SchemeYear) -> dict[str, dict[str, Any]]:
         for k in lv["key_points"]
         for i in k["indicators"]
     }
+
+
+def _key_point_names(scheme_year: SchemeYear) -> dict[str, str]:
+    """Each key point's name by its number (as the annual results' awards name them)."""
+    return {
+        str(p.number): p.name
+        for p in db.session.scalars(select(KeyPoint).where(KeyPoint.scheme_year_id == scheme_year.id))
+    }
+
+
+def _named(code: str, indicators: dict[str, Any]) -> str:
+    """An indicator as people read it: its code and its name."""
+    name = indicators.get(code, {}).get("name", "")
+    return f"{code} {name}".strip()
 
 
 def _lines(
@@ -94,10 +117,31 @@ def _dimension_weights(scheme_year: SchemeYear) -> dict[str, Decimal]:
     return {d.name: sums.dimensions[d.id] for d in dims}
 
 
+def correction(round_: EvaluationRound, version: int | None = None) -> document.Correction | None:
+    """The round's published versions when it was corrected (None if never), showing `version` (else
+    the latest); NotFound naming a version the round does not have."""
+    versions = results.publications(round_)
+    shown = results.publication(round_, version) if version is not None else None
+    if not any(v.kind == PublicationKind.CORRECTION for v in versions):
+        return None
+    return document.Correction(
+        versions=tuple(
+            document.Version(v.version, v.published_at, v.kind == PublicationKind.CORRECTION, v.reason_text)
+            for v in versions
+        ),
+        shown=shown.version if shown is not None else versions[-1].version,
+    )
+
+
 def city_round_report(
-    scheme_year: SchemeYear, round_: EvaluationRound, city: OrgUnit, now: datetime | None = None
+    scheme_year: SchemeYear,
+    round_: EvaluationRound,
+    city: OrgUnit,
+    now: datetime | None = None,
+    version: int | None = None,
 ) -> document.CityRoundReport:
-    data = results.computed(round_.results)
+    """A city's feedback on a round, in the published version asked (else the latest, or as approved)."""
+    data = results.shown_results(round_, version)
     entry = next(e for e in data["cities"] if e["city"] == city.code)
     return document.CityRoundReport(
         year=scheme_year.year,
@@ -111,6 +155,8 @@ def city_round_report(
         lines=_lines(entry, data["indicators"], _tree_lookup(scheme_year)),
         advice=_advice(scheme_year.id, round_.kind.value, city.id),
         generated_at=now or utcnow(),
+        correction=correction(round_, version),
+        rank_change=rank_changes(scheme_year, round_.kind.value, data).get(city.code),
     )
 
 
@@ -121,10 +167,7 @@ def city_annual_report(
     row = next(r for r in annual["cities"] if r["city"] == city.code)
     year_end = results.computed(rounds_of(scheme_year)[RoundKind.YEAR_END].results)
     entry = next(e for e in year_end["cities"] if e["city"] == city.code)
-    names = {
-        str(p.number): p.name
-        for p in db.session.scalars(select(KeyPoint).where(KeyPoint.scheme_year_id == scheme_year.id))
-    }
+    names = _key_point_names(scheme_year)
     awards = [
         f"{kp}. {names.get(kp, '')}".strip() for kp, cities in annual["awards"].items() if city.code in cities
     ]
@@ -143,12 +186,16 @@ def city_annual_report(
         awards=awards,
         advice=_advice(scheme_year.id, "annual", city.id),
         generated_at=now or utcnow(),
+        rank_change=rank_changes(scheme_year, "annual", annual).get(city.code),
     )
 
 
 def province_report(scheme_year: SchemeYear, now: datetime | None = None) -> document.ProvinceReport:
     annual = results.annual_results(scheme_year.id)
     names = {c.code: c.name for c in db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.CITY))}
+    points = _key_point_names(scheme_year)
+    indicators = results.computed(rounds_of(scheme_year)[RoundKind.YEAR_END].results)["indicators"]
+    changes = rank_changes(scheme_year, "annual", annual)
     return document.ProvinceReport(
         year=scheme_year.year,
         rows=[
@@ -160,10 +207,16 @@ def province_report(scheme_year: SchemeYear, now: datetime | None = None) -> doc
                 year_end=Decimal(r["year_end"]),
                 total=Decimal(r["total"]),
                 rank=r["rank"],
+                rank_change=changes.get(r["city"]),
             )
             for r in annual["cities"]
         ],
-        awards={kp: [names.get(c, c) for c in cities] for kp, cities in annual["awards"].items()},
-        fraud=[(names.get(f["city"], f["city"]), f["indicator"]) for f in annual["fraud"]],
+        awards={
+            f"{kp}. {points.get(kp, '')}".strip(): [names.get(c, c) for c in cities]
+            for kp, cities in annual["awards"].items()
+        },
+        fraud=[
+            (names.get(f["city"], f["city"]), _named(f["indicator"], indicators)) for f in annual["fraud"]
+        ],
         generated_at=now or utcnow(),
     )

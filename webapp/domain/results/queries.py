@@ -13,6 +13,8 @@ from models.evaluation import (
     AnnualResult,
     EvaluationRound,
     RoundKind,
+    RoundPublication,
+    RoundStatus,
     Score,
     Verification,
     VerificationResult,
@@ -109,6 +111,17 @@ def compute_round(round_: EvaluationRound) -> dict[str, Any]:
     }
 
 
+def award_barred(year: SchemeYear) -> dict[int, set[str]]:
+    """Key point number → the cities with fraud found on any of its indicators (the year's award rule)."""
+    point_of = {i.id: i.key_point.number for i in year.indicators()}
+    code_of = {c.id: c.code for c in cities()}
+    barred: dict[int, set[str]] = defaultdict(set)
+    for indicator_id, city_id in fraud_pairs(year.id):
+        if indicator_id in point_of and city_id in code_of:
+            barred[point_of[indicator_id]].add(code_of[city_id])
+    return dict(barred)
+
+
 def compute_annual(year: SchemeYear, award_key_points: list[int], top_n: int) -> dict[str, Any]:
     """The annual total of each city: process (the scheme's rule over half-year and Q3) × w + year-end × w."""
     rounds = {k: EvaluationRound.find(year.id, k) for k in RoundKind}
@@ -140,19 +153,26 @@ def compute_annual(year: SchemeYear, award_key_points: list[int], top_n: int) ->
         row["rank"] = ranks[row["city"]]
     year_end_round = computed.get(RoundKind.YEAR_END)
     awards: dict[str, list[str]] = {}
+    ineligible: dict[int, set[str]] = {}
     if year_end_round and award_key_points:
         kp_scores = {
             int(k): {c: Decimal(v) for c, v in cs.items()} for k, cs in year_end_round["key_points"].items()
         }
         designated = [k for k in award_key_points if k in kp_scores]
-        awards = {str(k): v for k, v in scoring.excellence_awards(kp_scores, designated, top_n).items()}
+        barred = award_barred(year) if year.fraud_bars_award else {}
+        ineligible = {k: barred[k] for k in designated if k in barred}
+        awards = {
+            str(k): v for k, v in scoring.excellence_awards(kp_scores, designated, top_n, ineligible).items()
+        }
     return {
         "year": year.year,
         "process_rule": year.process_rule,
         "process_weight": _d(year.process_weight),
         "year_end_weight": _d(year.year_end_weight),
+        "fraud_bars_award": year.fraud_bars_award,
         "cities": sorted(rows, key=lambda r: (r["rank"], r["city"])),
         "awards": awards,
+        "award_ineligible": {str(k): sorted(v) for k, v in ineligible.items()},
         "fraud": sorted(
             [
                 {
@@ -181,3 +201,65 @@ def annual_results(scheme_year_id: int) -> dict[str, Any]:
     """The year's computed annual results (NotFound before the year is approved)."""
     annual = annual_result(scheme_year_id)
     return computed(annual.results if annual is not None else None)
+
+
+# ---------------------------------------------------------------- what was published
+
+
+def publications(round_: EvaluationRound) -> list[RoundPublication]:
+    """The round's published versions, first to latest."""
+    return list(
+        db.session.scalars(
+            select(RoundPublication)
+            .where(RoundPublication.round_id == round_.id)
+            .order_by(RoundPublication.version)
+        )
+    )
+
+
+def publication(round_: EvaluationRound, version: int | None = None) -> RoundPublication | None:
+    """The asked version of a published round (NotFound naming it if there is none), else its latest
+    (None while the round is unpublished)."""
+    versions = publications(round_)
+    if version is None:
+        return versions[-1] if versions else None
+    found = next((p for p in versions if p.version == version), None)
+    if found is None:
+        raise NotFound(str(_l("The results have no version %(version)d.", version=version)))
+    return found
+
+
+def shown_results(round_: EvaluationRound, version: int | None = None) -> dict[str, Any]:
+    """A round's results as published (the asked version, else the latest), or as approved while the
+    round is not yet published (what the office and the leadership see before publication)."""
+    published = publication(round_, version) if round_.status == RoundStatus.PUBLISHED else None
+    if published is None and version is not None:
+        raise NotFound(str(_l("The results have no version %(version)d.", version=version)))
+    return published.results if published is not None else computed(round_.results)
+
+
+def changed_cities(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The cities whose published figures differ between two results: a total, a rank, a dimension,
+    or an indicator's score or fraud mark; in the order of `after`."""
+
+    def figures(entry: dict[str, Any]) -> tuple[Any, ...]:
+        # as numbers: "30.00" and "30" are the same figure
+        lines = {line["code"]: (Decimal(line["score"]), line["fraud"]) for line in entry.get("lines", [])}
+        dimensions = {name: Decimal(value) for name, value in entry.get("dimensions", {}).items()}
+        return Decimal(entry["total"]), entry["rank"], dimensions, entry.get("dimension_ranks"), lines
+
+    earlier = {e["city"]: figures(e) for e in before.get("cities", [])}
+    return [e["city"] for e in after.get("cities", []) if earlier.get(e["city"]) != figures(e)]
+
+
+def new_fraud(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str]]:
+    """(city code, indicator code) marked as fraud in `after` and not in `before`."""
+    marked = {
+        (e["city"], line["code"]) for e in before.get("cities", []) for line in e["lines"] if line["fraud"]
+    }
+    return [
+        (e["city"], line["code"])
+        for e in after.get("cities", [])
+        for line in e["lines"]
+        if line["fraud"] and (e["city"], line["code"]) not in marked
+    ]

@@ -33,6 +33,7 @@ from webapp.domain.results.document import (
     Cell,
     CityAnnualReport,
     CityRoundReport,
+    Correction,
     DimensionLine,
     Document,
     IndicatorLine,
@@ -40,6 +41,7 @@ from webapp.domain.results.document import (
     Table,
     shown,
 )
+from webapp.domain.results.scorecard import change_text, change_title, status_of
 from webapp.domain.results.xlsx import render_xlsx
 
 
@@ -47,8 +49,45 @@ def fraud_mark() -> str:
     return _("Fraud found: this indicator scores nothing")
 
 
+def _time(at: datetime) -> str:
+    return format_datetime(at, "yyyy-MM-dd HH:mm")
+
+
 def _generated(at: datetime) -> str:
-    return _("Generated %(time)s", time=format_datetime(at, "yyyy-MM-dd HH:mm"))
+    return _("Generated %(time)s", time=_time(at))
+
+
+def correction_notice(c: Correction | None) -> str:
+    """What a report of a corrected round says about its figures: corrected when and why, or that they
+    are an earlier version ("" for a round never corrected)."""
+    if c is None or not c.corrections:
+        return ""
+    last = c.corrections[-1]
+    if c.current:
+        return _(
+            "Corrected %(time)s: %(reason)s. These are the corrected figures (version %(version)d); "
+            "the figures first published %(first)s remain available.",
+            time=_time(last.published_at),
+            reason=last.reason,
+            version=c.shown,
+            first=_time(c.versions[0].published_at),
+        )
+    return _(
+        "These are the figures published %(time)s (version %(version)d), since corrected %(corrected)s "
+        "(version %(latest)d): %(reason)s.",
+        time=_time(c.shown_version.published_at),
+        version=c.shown,
+        corrected=_time(last.published_at),
+        latest=last.number,
+        reason=last.reason,
+    )
+
+
+def rank_change(places: int | None) -> str:
+    """A city's rank change as a report states it: the arrow and the words ("↑2 上升2位"), or that there is
+    no earlier ranking. wqy-microhei has ↑ and ↓, so the PDF shows the arrows the pages show."""
+    arrow = change_text(places)
+    return f"{arrow} {change_title(places)}" if arrow else change_title(places)
 
 
 def _dimension_table(dimensions: Sequence[DimensionLine]) -> Table:
@@ -72,9 +111,10 @@ def _indicator_table(lines: Sequence[IndicatorLine]) -> Table:
             _("Weight"),
             _("Score"),
             _("Points lost"),
+            _("Status"),
             _("Note"),
         ),
-        (12, 44, 22, 30, 14, 14, 14, 30),
+        (12, 40, 20, 28, 14, 14, 14, 14, 24),
         [
             (
                 line.code,
@@ -84,6 +124,7 @@ def _indicator_table(lines: Sequence[IndicatorLine]) -> Table:
                 line.weight,
                 line.score,
                 line.lost,
+                status_of(line.score, line.weight).title,  # 良好 / 关注 / 落后 in words: no colours
                 "；".join(filter(None, (fraud_mark() if line.fraud else "", line.note))),
             )
             for line in ordered
@@ -121,11 +162,13 @@ def city_round_document(r: CityRoundReport) -> Document:
             (_("Total score"), r.total),
             (_("Maximum score"), r.max_total),
             (_("Rank"), r.rank),
+            (_("Change in rank"), rank_change(r.rank_change)),
             (_("Cities evaluated"), r.cities),
         ],
         tables=[_dimension_table(r.dimensions), _indicator_table(r.lines)],
         advice=r.advice,
         generated=_generated(r.generated_at),
+        notice=correction_notice(r.correction),
     )
 
 
@@ -142,6 +185,7 @@ def city_annual_document(r: CityAnnualReport) -> Document:
         facts=[
             *zip(_scores_headers(), scores, strict=True),
             (_("Rank"), r.rank),
+            (_("Change in rank"), rank_change(r.rank_change)),
             (_("Cities evaluated"), r.cities),
         ],
         tables=[
@@ -169,10 +213,19 @@ def province_document(r: ProvinceReport) -> Document:
         tables=[
             Table(
                 _("Overall ranking"),
-                (_("Rank"), _("City"), *_scores_headers()),
-                (15, 30, 27, 27, 27, 27, 27),
+                (_("Rank"), _("Change"), _("City"), *_scores_headers()),
+                (13, 15, 27, 25, 25, 25, 25, 25),
                 [
-                    (row.rank, row.city, row.half_year, row.q3, row.process_score, row.year_end, row.total)
+                    (
+                        row.rank,
+                        change_text(row.rank_change),  # against the year-end ranking, as on the results page
+                        row.city,
+                        row.half_year,
+                        row.q3,
+                        row.process_score,
+                        row.year_end,
+                        row.total,
+                    )
                     for row in ranked
                 ],
             ),
@@ -245,6 +298,7 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
             "heading", base, fontSize=12, leading=16, spaceBefore=5 * mm, spaceAfter=2 * mm
         ),
         "body": base,
+        "notice": ParagraphStyle("notice", base, textColor=MARK_TEXT),
         "cell": cell,
         "number": ParagraphStyle("number", cell, alignment=TA_RIGHT),
         "marked_cell": ParagraphStyle("marked_cell", cell, textColor=MARK_TEXT),
@@ -285,11 +339,10 @@ def render_pdf(doc: Document) -> bytes:
     """Lay the document out on A4 pages with the embedded CJK font."""
     font = cjk_font()
     styles = _styles(font)
-    story: list[Flowable] = [
-        _para(doc.title, styles["title"]),
-        _para(doc.summary, styles["body"]),
-        Spacer(0, 3 * mm),
-    ]
+    story: list[Flowable] = [_para(doc.title, styles["title"])]
+    if doc.notice:
+        story += [_para(doc.notice, styles["notice"]), Spacer(0, 2 * mm)]
+    story += [_para(doc.summary, styles["body"]), Spacer(0, 3 * mm)]
     labels, values = zip(*doc.facts, strict=True)
     story.append(_grid(labels, [CONTENT_MM / len(labels)] * len(labels), [values], frozenset(), styles))
     for table in doc.tables:

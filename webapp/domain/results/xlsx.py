@@ -38,7 +38,8 @@ def render_xlsx(doc: Document) -> bytes:
     assert summary is not None  # a new workbook always has a sheet
     summary.title = _sheet_title(_("Summary"))
     _write_table(summary, doc.title, (_("Item"), _("Value")), SUMMARY_WIDTHS, doc.facts, frozenset())
-    notes = [("", doc.summary)]
+    notes = [("", doc.notice)] if doc.notice else []
+    notes.append(("", doc.summary))
     if doc.advice is not None:
         notes.append((_("Rectification advice"), doc.advice.strip() or _("None.")))
     notes.append(("", doc.generated))

@@ -7,15 +7,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from models.db import load
+from models.db import load, once_per_transaction
 from models.evaluation import EvaluationRound, RoundKind
 from models.i18n import lazy_gettext as _l
-from models.org import OrgUnit
+from models.org import OrgKind, OrgUnit
 from models.scheme import Indicator, KeyPoint, SchemeYear
 from models.workflow import TaskStatus
 from webapp.domain.results import queries as results
 from webapp.domain.rounds import evidence as evidence_service
-from webapp.domain.rounds import operations, queries
+from webapp.domain.rounds import operations, queries, review
 from webapp.domain.system import queries as system_queries
 from workflows.forms import Choice, FormDefinition, TaskContext, TaskForm
 from workflows.forms.evaluation import (
@@ -72,25 +72,6 @@ def _cities(ctx: TaskContext) -> dict[str, OrgUnit]:
     return ctx.remember("cities", queries.cities_by_name)
 
 
-def _placed(form: TaskForm, problems: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Put each message on its field too (rows-3-score), so the page shows it beside the cell."""
-    for name, messages in problems.items():
-        field = _field(form, name)
-        if field is not None:
-            field.errors = [*field.errors, *messages]
-    return problems
-
-
-def _field(form: TaskForm, name: str) -> Any:
-    parts = name.split("-")
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    rows = getattr(form, parts[0], None)
-    if rows is None or int(parts[1]) >= len(rows.entries):
-        return None
-    return getattr(rows.entries[int(parts[1])].form, parts[2], None)
-
-
 def _rows(form: TaskForm) -> list[dict[str, Any]]:
     return list(form.rows.data)
 
@@ -130,7 +111,7 @@ def _report_prefill(ctx: TaskContext) -> dict[str, Any]:
 
 def _report_check(form: TaskForm, ctx: TaskContext) -> dict[str, list[str]]:
     indicators = ctx.remember("indicator_ids", lambda: queries.indicator_ids(_year_id(ctx)))
-    return _placed(form, queries.report_problems(indicators, _rows(form)))
+    return queries.report_problems(indicators, _rows(form))
 
 
 def _report(ctx: TaskContext, values: TaskValues) -> None:
@@ -142,7 +123,7 @@ def _score_prefill(ctx: TaskContext) -> dict[str, Any]:
 
 
 def _score_check(form: TaskForm, ctx: TaskContext) -> dict[str, list[str]]:
-    return _placed(form, queries.score_problems(_owned(ctx), _cities(ctx), _rows(form)))
+    return queries.score_problems(_owned(ctx), _cities(ctx), _rows(form))
 
 
 def _score(ctx: TaskContext, values: TaskValues) -> None:
@@ -179,8 +160,36 @@ def _evidence_context(ctx: TaskContext) -> dict[str, Any]:
 # ---------------------------------------------------------------- review, approval, feedback
 
 
+def _matrix(ctx: TaskContext) -> review.Matrix:
+    """The round's scores × cities with their flags, built once per transaction (the page's prefill and
+    context both ask, each with its own task context)."""
+    round_ = _round(ctx)
+    return once_per_transaction(("review_matrix", round_.id), lambda: review.matrix(round_, _year(ctx)))
+
+
 def review_context(ctx: TaskContext) -> dict[str, Any]:
-    return queries.review(_round(ctx), _year(ctx))
+    """Completeness, every score beside its self-report with the flags, and the ranking as it would be published."""
+    return {
+        **queries.review(_round(ctx)),
+        "matrix": _matrix(ctx),
+        "ranking": review.ranking(_round(ctx)),
+        "outlier_rule": review.outlier_rule(),
+        "large_deduction_rule": review.large_deduction_rule(),
+        "flag_titles": review.flag_titles(),  # translated once, not per flagged cell
+    }
+
+
+def _review_prefill(ctx: TaskContext) -> dict[str, Any]:
+    """No decision (the office chooses); the parties the flags point to are preselected for a return."""
+    found = _matrix(ctx)
+    return {
+        "returned_cities": found.to_return(OrgKind.CITY),
+        "returned_departments": found.to_return(OrgKind.DEPARTMENT),
+    }
+
+
+def approval_context(ctx: TaskContext) -> dict[str, Any]:
+    return review.approval(_round(ctx))
 
 
 def _review_setup(form: TaskForm, ctx: TaskContext) -> None:
@@ -215,6 +224,10 @@ def _approve_round(ctx: TaskContext, values: TaskValues) -> None:
 
 def _feedback_prefill(ctx: TaskContext) -> dict[str, Any]:
     return {"rows": queries.advice_rows(_round(ctx).results)}
+
+
+def _advice_check(form: TaskForm, ctx: TaskContext) -> dict[str, list[str]]:
+    return queries.advice_problems(_cities(ctx), _rows(form))
 
 
 def _publish_round(ctx: TaskContext, values: TaskValues) -> None:
@@ -255,7 +268,13 @@ def annual_context(ctx: TaskContext) -> dict[str, Any]:
     preview = results.compute_annual(
         _year(ctx), annual.award_key_points if annual else [], annual.award_top_n if annual else 3
     )
-    return {"annual": preview, "proposal": annual.proposal if annual else ""}
+    year_end = EvaluationRound.find(_year(ctx).id, RoundKind.YEAR_END)
+    return {
+        "annual": preview,
+        "proposal": annual.proposal if annual else "",
+        "awards": review.awards_by_name(_year(ctx).id, preview["awards"]),
+        **(review.approval(year_end) if year_end is not None else {}),
+    }
 
 
 def _approve_year(ctx: TaskContext, values: TaskValues) -> None:
@@ -317,6 +336,7 @@ FORMS = [
         routing=("decision",),
         handler=_review,
         provides=("returned_cities", "returned_departments"),
+        prefill=_review_prefill,
         setup=_review_setup,
         check=_complete_scores_check,
         context=review_context,
@@ -328,10 +348,12 @@ FORMS = [
         routing=("decision",),
         handler=_approve_round,
         check=_complete_scores_check,
-        context=review_context,
-        template="tasks/context/review.html",
+        context=approval_context,
+        template="tasks/context/approval.html",
     ),
-    FormDefinition("round.feedback", AdviceForm, handler=_publish_round, prefill=_feedback_prefill),
+    FormDefinition(
+        "round.feedback", AdviceForm, handler=_publish_round, prefill=_feedback_prefill, check=_advice_check
+    ),
     FormDefinition(
         "year_end.aggregate",
         AggregateForm,
@@ -349,6 +371,12 @@ FORMS = [
         context=annual_context,
         template="tasks/context/annual.html",
     ),
-    FormDefinition("feedback.advice", AdviceForm, handler=_annual_advice, prefill=_annual_advice_prefill),
+    FormDefinition(
+        "feedback.advice",
+        AdviceForm,
+        handler=_annual_advice,
+        prefill=_annual_advice_prefill,
+        check=_advice_check,
+    ),
     FormDefinition("feedback.acknowledge", AcknowledgeForm, handler=_acknowledge),
 ]

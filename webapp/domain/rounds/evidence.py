@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,28 @@ class Upload:
     data: bytes
 
 
+MAX_NAME = 200  # Evidence.filename's length
+# the bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and marks:
+# they make "report‮fdp.exe" read as "report.exe.pdf"
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def clean_filename(filename: str | None) -> str:
+    """The name a file is kept and offered under: no folders, no control characters (C0, C1, DEL,
+    NUL), bidirectional controls or unpaired surrogates, and at most MAX_NAME characters, the stem
+    shortened so that the extension stays."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(
+        c for c in name if unicodedata.category(c) not in ("Cc", "Cs") and c not in BIDI_CONTROLS
+    ).strip()
+    if len(name) <= MAX_NAME:
+        return name
+    stem, ext = os.path.splitext(name)
+    if len(ext) >= MAX_NAME // 2:  # not an extension anyone could mean
+        return name[:MAX_NAME]
+    return stem[: MAX_NAME - len(ext)].rstrip() + ext
+
+
 def storage_root(instance_path: str) -> Path:
     return Path(instance_path) / "evidence"
 
@@ -50,10 +73,25 @@ def _path(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256
 
 
+def store(data: bytes, root: Path) -> str:
+    """Keep the bytes under their SHA-256 (once, whoever sends them again) and return it."""
+    digest = hashlib.sha256(data).hexdigest()
+    path = _path(root, digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)  # atomic: a half-written file is never served
+    return digest
+
+
+def stored_path(root: Path, sha256: str) -> Path:
+    return _path(root, sha256)
+
+
 def check_file(upload: Upload) -> str:
     """The content type, or Invalid naming the rule the file breaks."""
-    name = os.path.basename(upload.filename or "").strip()
-    ext = os.path.splitext(name)[1].lower()
+    ext = os.path.splitext(clean_filename(upload.filename))[1].lower()
     if ext not in ALLOWED:
         raise errors.Invalid.on("file", _l("Only PDF, images (PNG, JPEG) and Office files can be attached."))
     if not upload.data:
@@ -96,20 +134,14 @@ def attach(
             raise errors.Invalid.on("city", _l("Choose the city."))
         city_id = city.id
     content_type = check_file(upload)
-    digest = hashlib.sha256(upload.data).hexdigest()
-    path = _path(root, digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(upload.data)
-        os.replace(tmp, path)  # atomic: a half-written file is never served
+    digest = store(upload.data, root)
     evidence = Evidence(
         round_id=round_.id,
         city_id=city_id,
         indicator_id=indicator.id,
         org_id=user.org_id,
         kind=kind,
-        filename=os.path.basename(upload.filename)[:200],
+        filename=clean_filename(upload.filename),
         content_type=content_type,
         size=len(upload.data),
         sha256=digest,

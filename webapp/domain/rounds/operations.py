@@ -22,7 +22,9 @@ from models.evaluation import (
     AnnualResult,
     CityFeedback,
     EvaluationRound,
+    PublicationKind,
     RoundKind,
+    RoundPublication,
     RoundStatus,
     Score,
     SelfReportItem,
@@ -35,12 +37,18 @@ from models.i18n import lazy_gettext as _l
 from models.org import OrgKind, OrgUnit, Role, User
 from models.rules import scoring
 from models.scheme import SchemeYear
-from webapp.domain import errors, notifications
+from webapp.domain import audit, errors, notifications
 from webapp.domain.localtime import local_end
+from webapp.domain.notifications import N_
 from webapp.domain.results import queries as results
+from webapp.domain.results.document import CITY_LIST_SEPARATOR
 from webapp.domain.rounds import queries
 
 Row = Mapping[str, Any]
+
+# the reasons a published round is corrected (msgids, rendered in the reader's language when shown)
+CORRECTED_FOR_FRAUD = N_("Fraud found at the year-end verification: %(findings)s")
+CORRECTED = N_("The results were computed again when the year was approved.")
 
 
 def _write(model: Any, new: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:
@@ -280,7 +288,9 @@ def approve_round(round_: EvaluationRound, actor: User, now: datetime) -> Evalua
 
 
 def _save_advice(scheme_year: SchemeYear, kind: str, rows: Sequence[Row], now: datetime) -> None:
+    """Each city's advice; a city the office chose to give none is kept with empty advice ("None.")."""
     cities = queries.cities_by_name()
+    errors.reject(queries.advice_problems(cities, rows))
     existing = dict(
         db.session.execute(
             select(CityFeedback.city_id, CityFeedback.id).where(
@@ -301,6 +311,27 @@ def _save_advice(scheme_year: SchemeYear, kind: str, rows: Sequence[Row], now: d
     _write(CityFeedback, new, changed)
 
 
+def _freeze(round_: EvaluationRound, actor: User | None, now: datetime) -> RoundPublication | None:
+    """Keep what is published as a version: the first, or a new one when a republished round's figures
+    differ from its latest (the same figures again are the same version); returns the latest."""
+    data = round_.results
+    latest = results.publication(round_)
+    if data is None or (latest is not None and not results.changed_cities(latest.results, data)):
+        return latest  # nothing computed, or nothing changed
+    version = RoundPublication(
+        round_id=round_.id,
+        version=latest.version + 1 if latest else 1,
+        kind=PublicationKind.PUBLICATION,
+        published_at=now,
+        published_by_id=actor.id if actor is not None else None,
+        results=data,
+        reason="",
+        cities=results.changed_cities(latest.results, data) if latest else [],
+    )
+    db.session.add(version)
+    return version
+
+
 def publish_round(
     round_: EvaluationRound, advice: Sequence[Row], actor: User, now: datetime
 ) -> EvaluationRound:
@@ -308,6 +339,7 @@ def publish_round(
     _refuse_unless(actor.has_role(Role.OFFICE))
     _save_advice(load(SchemeYear, round_.scheme_year_id), round_.kind.value, advice, now)
     round_.status, round_.published_at = RoundStatus.PUBLISHED, now
+    _freeze(round_, actor, now)
     if round_.kind == RoundKind.YEAR_END:
         annual = results.annual_result(round_.scheme_year_id)
         if annual is not None:
@@ -335,22 +367,83 @@ def propose_awards(
 
 def approve_year(scheme_year: SchemeYear, actor: User, now: datetime) -> AnnualResult:
     """The leadership approves the year-end round and the year: fraud found at verification zeroes
-    the indicator for the whole year, so the process rounds' results are computed again with it."""
+    the indicator for the whole year, so the process rounds' results are computed again with it; a
+    published round whose figures change gets a correction (`correct_round`), never a silent change."""
     errors.forbid_unless(actor.has_role(Role.LEADERSHIP), _l("Only the leadership approves results."))
     round_ = EvaluationRound.find(scheme_year.id, RoundKind.YEAR_END)
     annual = results.annual_result(scheme_year.id)
     if round_ is None or annual is None:
         raise errors.Conflict(str(_l("The year-end round has no aggregated results to approve yet.")))
-    round_.results = results.compute_round(round_)
-    round_.status, round_.approved_at = RoundStatus.APPROVED, now
     for earlier in (RoundKind.HALF_YEAR, RoundKind.Q3):
         process_round = EvaluationRound.find(scheme_year.id, earlier)
-        if process_round is not None and process_round.results is not None:
+        if process_round is None or process_round.results is None:
+            continue
+        if process_round.status == RoundStatus.PUBLISHED:
+            correct_round(process_round, results.compute_round(process_round), actor, now)
+        else:
             process_round.results = results.compute_round(process_round)
+    if round_.status == RoundStatus.PUBLISHED:  # approved again after its publication
+        correct_round(round_, results.compute_round(round_), actor, now)
+    else:
+        round_.results = results.compute_round(round_)
+        round_.status, round_.approved_at = RoundStatus.APPROVED, now
     annual.results = results.compute_annual(scheme_year, annual.award_key_points, annual.award_top_n)
     annual.approved_at = now
     db.session.flush()
     return annual
+
+
+def correct_round(
+    round_: EvaluationRound, recomputed: dict[str, Any], actor: User, now: datetime
+) -> RoundPublication | None:
+    """A published round's results computed again: when a figure changed (a total, a rank, a score), publish
+    them as a correction with the reason, tell the cities affected and record it; else change nothing."""
+    # a round published before versions were kept: what it holds is what was published
+    latest = results.publication(round_) or _freeze(round_, None, round_.published_at or now)
+    before = latest.results if latest is not None else {}
+    affected = results.changed_cities(before, recomputed)
+    if not affected:
+        return None
+    names = {e["city"]: e["name"] for e in recomputed["cities"]}
+    indicators = recomputed["indicators"]
+    found = results.new_fraud(before, recomputed)
+    if found:
+        reason = CORRECTED_FOR_FRAUD
+        findings = CITY_LIST_SEPARATOR.join(
+            f"{names.get(city, city)} · {code} {indicators.get(code, {}).get('name', '')}".strip()
+            for city, code in found
+        )
+        params: dict[str, Any] = {"findings": findings}
+    else:
+        reason, params = CORRECTED, {}
+    correction = RoundPublication(
+        round_id=round_.id,
+        version=latest.version + 1 if latest is not None else 1,
+        kind=PublicationKind.CORRECTION,
+        published_at=now,
+        published_by_id=actor.id,
+        results=recomputed,
+        reason=reason,
+        reason_params=params,
+        cities=affected,
+    )
+    db.session.add(correction)
+    round_.results = recomputed
+    notifications.notify_round_corrected(round_, affected, correction.version, params.get("findings"), now)
+    audit.record(
+        "round.corrected",
+        actor,
+        detail={
+            "year": load(SchemeYear, round_.scheme_year_id).year,
+            "round": round_.kind.value,
+            "version": correction.version,
+            "cities": affected,
+            "fraud": [{"city": city, "indicator": code} for city, code in found],
+        },
+        at=now,
+    )
+    db.session.flush()
+    return correction
 
 
 def write_year_advice(scheme_year: SchemeYear, advice: Sequence[Row], actor: User, now: datetime) -> None:

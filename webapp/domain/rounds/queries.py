@@ -27,7 +27,7 @@ from models.formation import Declaration, DeclarationStatus, DeclaredIndicator, 
 from models.i18n import lazy_gettext as _l
 from models.org import OrgUnit
 from models.rules import scoring
-from models.scheme import Indicator, SchemeYear
+from models.scheme import Indicator, KeyPoint
 from webapp.domain.localtime import LOCAL
 from webapp.domain.results import queries as results
 from webapp.domain.system import queries as system_queries
@@ -37,8 +37,8 @@ PHASE_OF_ROUND = {
     RoundKind.Q3: Phase.Q3,
     RoundKind.YEAR_END: Phase.YEAR_END,
 }
-LARGE_DEDUCTION = Decimal("0.5")  # the review flags scores below half the weight
 Row = Mapping[str, Any]
+NONE = "—"  # what a grid shows for a value that does not exist (no target, no round before)
 
 
 # ---------------------------------------------------------------- the year's lists
@@ -59,7 +59,7 @@ def indicator_ids(scheme_year_id: int) -> dict[str, int]:
 
 
 def owned_indicators(scheme_year_id: int, department: OrgUnit) -> dict[str, Indicator]:
-    """The department's indicators of the year by code, in the system's order (read once per
+    """The department's indicators of the year by code, in the tree's order (read once per
     transaction: a score sheet's check and its verb both ask)."""
     return once_per_transaction(
         ("owned_indicators", scheme_year_id, department.id),
@@ -67,8 +67,9 @@ def owned_indicators(scheme_year_id: int, department: OrgUnit) -> dict[str, Indi
             i.code: i
             for i in db.session.scalars(
                 select(Indicator)
+                .join(KeyPoint, KeyPoint.id == Indicator.key_point_id)
                 .where(Indicator.scheme_year_id == scheme_year_id, Indicator.owner_id == department.id)
-                .order_by(Indicator.seq)
+                .order_by(KeyPoint.number, Indicator.seq)
             )
         },
     )
@@ -134,7 +135,7 @@ def score_problems(
         ind = owned[row["code"]]
 
         def subject(ind: Indicator = ind, row: Row = row) -> str:  # translated only when a row needs it
-            return str(_l("Indicator %(code)s, %(city)s", code=ind.code, city=row["city"]))
+            return str(_l("Indicator %(code)s, %(city)s", code=ind.code, city=cities[row["city"]].name))
 
         try:
             value = scoring.as_score(row.get("score", ""))
@@ -180,11 +181,22 @@ def open_round_defaults(scheme_year_id: int, kind: RoundKind, now: datetime) -> 
     return {"report_deadline": report, "score_deadline": max(report, deadline - timedelta(days=3))}
 
 
-def self_report_rows(
-    round_: EvaluationRound, city: OrgUnit, indicators: Sequence[Indicator]
-) -> list[dict[str, Any]]:
-    """Every indicator with the key point, the declared target and what the city reported so far."""
-    items = {
+def tree_order(indicators: Sequence[Indicator]) -> list[Indicator]:
+    """The indicators as the tree lists them: by key point (numbered through the tree), then in order."""
+    return sorted(indicators, key=lambda i: (i.key_point.number, i.seq))
+
+
+def previous_round(round_: EvaluationRound) -> EvaluationRound | None:
+    """The round before this one in its year (none before the half-year)."""
+    kinds = list(RoundKind)
+    index = kinds.index(round_.kind)
+    return EvaluationRound.find(round_.scheme_year_id, kinds[index - 1]) if index else None
+
+
+def _reported(round_: EvaluationRound | None, city: OrgUnit) -> dict[int, SelfReportItem]:
+    if round_ is None:
+        return {}
+    return {
         i.indicator_id: i
         for i in db.session.scalars(
             select(SelfReportItem).where(
@@ -192,18 +204,26 @@ def self_report_rows(
             )
         )
     }
+
+
+def self_report_rows(
+    round_: EvaluationRound, city: OrgUnit, indicators: Sequence[Indicator]
+) -> list[dict[str, Any]]:
+    """Every indicator in the tree's order with its key point, declared target, unit, what the city
+    reported in the round before (— when there is none) and what it reported so far."""
+    items = _reported(round_, city)
+    before = _reported(previous_round(round_), city)
     targets = declared_targets(round_.scheme_year_id)
     rows = []
-    for ind in indicators:
-        item = items.get(ind.id)
-        text = f"{ind.key_point.number}. {ind.key_point.name} › {label(ind)}"
-        target = targets.get((ind.owner_id, ind.name))
-        if target:
-            text = str(_l("%(indicator)s; target: %(target)s", indicator=text, target=target))
+    for ind in tree_order(indicators):
+        item, previous = items.get(ind.id), before.get(ind.id)
         rows.append(
             {
                 "code": ind.code,
-                "indicator": text,
+                "indicator": f"{ind.key_point.number}. {ind.key_point.name} › {label(ind)}",
+                "target": targets.get((ind.owner_id, ind.name)) or NONE,
+                "unit": ind.unit or NONE,
+                "previous": previous.completion if previous else NONE,
                 "completion": item.completion if item else "",
                 "narrative": item.narrative if item else "",
             }
@@ -297,6 +317,30 @@ def advice_rows(results_snapshot: Mapping[str, Any] | None) -> list[dict[str, An
     ]
 
 
+NO_ADVICE = _l("No rectification advice")
+
+
+def advice_problems(cities: Mapping[str, OrgUnit], rows: Sequence[Row]) -> dict[str, list[str]]:
+    """The office's advice names every city once, and each city has its advice or the explicit choice
+    of none (`no_advice`), not both: feedback is never published with a city forgotten."""
+    if not rows:
+        return _changed(_l("Give each city its advice, or tick “%(none)s”.", none=NO_ADVICE))
+    if sorted(str(row.get("city")) for row in rows) != sorted(cities):
+        return _changed(_l("The list of cities changed; reload the page."))
+    problems: dict[str, list[str]] = {}
+    for n, row in enumerate(rows):
+        written, none = bool(str(row.get("advice") or "").strip()), bool(row.get("no_advice"))
+        if not written and not none:
+            message = _l("%(city)s: write the advice, or tick “%(none)s”.", city=row["city"], none=NO_ADVICE)
+            problems[f"rows-{n}-advice"] = [str(message)]
+        elif written and none:
+            message = _l(
+                "%(city)s: the advice is written, so untick “%(none)s”.", city=row["city"], none=NO_ADVICE
+            )
+            problems[f"rows-{n}-no_advice"] = [str(message)]
+    return problems
+
+
 def city_feedback(scheme_year_id: int, kind: str, city_id: int) -> CityFeedback | None:
     return db.session.scalar(
         select(CityFeedback).where(
@@ -320,28 +364,17 @@ def missing_score_count(round_: EvaluationRound) -> int:
     return max(0, expected - have)
 
 
-def review(round_: EvaluationRound, scheme_year: SchemeYear) -> dict[str, Any]:
-    """Completeness and anomalies: missing reports and scores, large deductions, scores changed after submission."""
-    indicators = scheme_year.indicators()
-    cities = results.cities()
+def review(round_: EvaluationRound) -> dict[str, Any]:
+    """Completeness: cities without a self-report, missing scores, late and returned submissions (the
+    scores themselves and their anomalies are `review.matrix`)."""
     submissions = {
         (s.org_id, s.kind): s
         for s in db.session.scalars(select(Submission).where(Submission.round_id == round_.id))
     }
-    scores = list(db.session.scalars(select(Score).where(Score.round_id == round_.id)))
-    have = {(s.indicator_id, s.city_id) for s in scores}
-    missing_scores = [(i, c) for i in indicators for c in cities if (i.id, c.id) not in have]
-    by_id = {i.id: i for i in indicators}
-    city_by_id = {c.id: c for c in cities}
-    large = [s for s in scores if s.score < by_id[s.indicator_id].weight * LARGE_DEDUCTION]
-    changed = [s for s in scores if (s.changes or 0) > 0]
     return {
         "round": round_,
-        "missing_reports": [c for c in cities if (c.id, "self_report") not in submissions],
+        "missing_reports": [c for c in results.cities() if (c.id, "self_report") not in submissions],
         "late": [s for s in submissions.values() if s.late],
         "returned": [s for s in submissions.values() if s.status == SubmissionStatus.RETURNED],
-        "missing_scores": missing_scores[:50],
-        "missing_score_count": len(missing_scores),
-        "large_deductions": [(by_id[s.indicator_id], city_by_id[s.city_id], s) for s in large][:50],
-        "changed_scores": [(by_id[s.indicator_id], city_by_id[s.city_id], s) for s in changed][:50],
+        "missing_score_count": missing_score_count(round_),
     }

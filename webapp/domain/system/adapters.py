@@ -16,7 +16,7 @@ from models.org import OrgUnit, Role, User, UserRole
 from models.scheme import SchemeYear
 from models.workflow import InboxTask, ProcessInstance, TaskStatus
 from webapp.domain.localtime import local_end
-from webapp.domain.system import operations, queries
+from webapp.domain.system import files, operations, queries
 from workflows.forms import Choice, FormDefinition, TaskContext, TaskForm
 from workflows.forms.declaration import DeclarationForm, StandardForm, key_point_choices
 from workflows.forms.formation import CommentForm, DraftForm, HandleForm, RevisionForm
@@ -48,7 +48,7 @@ def _system_check(form: TaskForm, ctx: TaskContext) -> dict[str, list[str]]:
 
 
 def _standard_prefill(ctx: TaskContext) -> dict[str, Any]:
-    return queries.declaration_call_defaults(_year(ctx))
+    return queries.declaration_call_defaults(_year(ctx), ctx.now)
 
 
 def _standard_check(form: TaskForm, ctx: TaskContext) -> dict[str, list[str]]:
@@ -81,12 +81,21 @@ def _declare(ctx: TaskContext, values: TaskValues) -> None:
     operations.declare_indicators(_year(ctx), _org(ctx), values["indicators"], ctx.user, ctx.now)
 
 
-def _review_context(ctx: TaskContext) -> dict[str, Any]:
-    year = _year(ctx)
+def _declare_context(ctx: TaskContext) -> dict[str, Any]:
+    """The files the department attached to its declaration, with the upload while the task is open."""
     return {
-        "declaration": Declaration.find(year.id, ctx.task.subject_org_id)
-        if ctx.task.subject_org_id
-        else None,
+        "files": files.for_declaration(_year(ctx).id, ctx.task.org_id) if ctx.task.org_id else [],
+        "can_upload": files.can_change(ctx.task, ctx.user),
+    }
+
+
+def _review_context(ctx: TaskContext) -> dict[str, Any]:
+    """The declaration under review with the note and the files the department sent with it."""
+    year, department = _year(ctx), ctx.task.subject_org_id
+    return {
+        "declaration": Declaration.find(year.id, department) if department else None,
+        "note": queries.declaration_note(year.id, department) if department else "",
+        "files": files.for_declaration(year.id, department) if department else [],
         "call": DeclarationCall.for_year(year.id),
     }
 
@@ -210,6 +219,8 @@ FORMS = [
         handler=_declare,
         prefill=_declare_prefill,
         setup=_declare_setup,
+        context=_declare_context,
+        template="tasks/context/declaration_files.html",
     ),
     FormDefinition(
         "declaration.review",

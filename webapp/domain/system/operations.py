@@ -165,9 +165,16 @@ def compose_from_declarations(scheme_year: SchemeYear, actor: User) -> int:
     next_number = max((int(c[1:]) for c in used_codes if c[1:].isdigit()), default=0) + 1
     keep: set[int] = set()
     seq = 0
+
+    def place(pair: tuple[Declaration, DeclaredIndicator]) -> tuple[int, int, int, int]:
+        """Under its key point, an indicator declared again keeps its place; new ones follow, by department."""
+        declaration, item = pair
+        match = existing.get((declaration.department_id, item.key_point_number, item.name))
+        kept = match.seq if match is not None else 1 << 30
+        return (item.key_point_number, kept, declaration.department.sort_order, item.seq)
+
     items = sorted(
-        ((d, item) for d in declarations for item in d.items if item.key_point_number in points),
-        key=lambda pair: (pair[1].key_point_number, pair[0].department.sort_order, pair[1].seq),
+        ((d, item) for d in declarations for item in d.items if item.key_point_number in points), key=place
     )
     for declaration, item in items:
         seq += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -176,6 +176,19 @@ def matching_indicator_ids(dimensions: list[Dimension], query: str) -> set[int] 
     return found
 
 
+def tiers_leading_to(dimensions: list[Dimension], ids: set[int] | None) -> set[tuple[str, int]] | None:
+    """The headings (("dimension" | "level" | "key_point", id)) above these indicators; None for all."""
+    if ids is None:
+        return None
+    shown: set[tuple[str, int]] = set()
+    for d in dimensions:
+        for lv in d.levels:
+            for kp in lv.key_points:
+                if any(i.id in ids for i in kp.indicators):
+                    shown.update({("dimension", d.id), ("level", lv.id), ("key_point", kp.id)})
+    return shown
+
+
 def points_text(value: Decimal) -> str:
     """A weight as people write it: 14 → '14分', 7.5 → '7.5分'."""
     text = f"{value:.2f}".rstrip("0").rstrip(".")
@@ -220,6 +233,16 @@ def key_points(scheme_year: SchemeYear) -> list[KeyPoint]:
             select(KeyPoint).where(KeyPoint.scheme_year_id == scheme_year.id).order_by(KeyPoint.number)
         )
     )
+
+
+def indicators_by_code(scheme_year: SchemeYear, codes: Sequence[str] | set[str]) -> dict[str, Indicator]:
+    """The year's indicators with these codes, with their key points and owners loaded."""
+    found = db.session.scalars(
+        select(Indicator)
+        .where(Indicator.scheme_year_id == scheme_year.id, Indicator.code.in_(list(codes)))
+        .options(selectinload(Indicator.key_point), selectinload(Indicator.owner))
+    )
+    return {i.code: i for i in found}
 
 
 def departments() -> list[OrgUnit]:
@@ -298,8 +321,20 @@ def system_summary(scheme_year: SchemeYear) -> dict[str, Any]:
 # ---------------------------------------------------------------- declaration
 
 
-def declaration_call_defaults(scheme_year: SchemeYear) -> dict[str, Any]:
-    """The standard as last published, or the declaration phase's deadline for a first call."""
+def declaration_call_defaults(scheme_year: SchemeYear, now: datetime | None = None) -> dict[str, Any]:
+    """The standard as last published, or the declaration phase's deadline for a first call; with
+    `now`, a deadline that has passed is proposed as a week from now (the form refuses past dates)."""
+    defaults = _declaration_call_defaults(scheme_year)
+    if (
+        now is not None
+        and defaults.get("deadline") is not None
+        and future_date_problems(defaults["deadline"], now)
+    ):
+        defaults["deadline"] = now.astimezone(LOCAL).date() + timedelta(days=7)
+    return defaults
+
+
+def _declaration_call_defaults(scheme_year: SchemeYear) -> dict[str, Any]:
     call = DeclarationCall.for_year(scheme_year.id)
     if call is not None:
         return {
@@ -411,6 +446,24 @@ def declaration_overview(scheme_year: SchemeYear, now: datetime) -> list[dict[st
             }
         )
     return rows
+
+
+def declaration_note(scheme_year_id: int, department_id: int) -> str:
+    """The note the department sent with its latest declaration (kept with the declare task's values)."""
+    submitted = db.session.scalar(
+        select(InboxTask.submitted)
+        .join(ProcessInstance, ProcessInstance.id == InboxTask.instance_id)
+        .where(
+            ProcessInstance.scheme_year_id == scheme_year_id,
+            InboxTask.form_key == "declaration.declare",
+            InboxTask.org_id == department_id,
+            InboxTask.status == TaskStatus.COMPLETED,
+        )
+        .order_by(InboxTask.completed_at.desc(), InboxTask.id.desc())
+        .limit(1)
+    )
+    note = (submitted or {}).get("note")
+    return note.strip() if isinstance(note, str) else ""
 
 
 # ---------------------------------------------------------------- comments and their handling

@@ -18,6 +18,13 @@
     });
   }
 
+  // bpmn-js's own logo link (its licence keeps it on the drawing) says whose it is in the page's language
+  function labelLogo(container) {
+    var logo = container.querySelector('.bjs-powered-by');
+    var text = container.dataset.labelPoweredBy;
+    if (logo && text) { logo.title = text; logo.setAttribute('aria-label', text); }
+  }
+
   function showError(container, text) {
     var p = document.createElement('p');
     p.className = 'text-danger small p-3 mb-0';
@@ -80,6 +87,7 @@
     var callsNode = document.getElementById('monitor-calls');
     var calls = callsNode ? JSON.parse(callsNode.textContent) : {};
     var viewer = new window.BpmnJS({ container: container });
+    labelLogo(container);
     var current = null;
     var loading = 0;
 
@@ -178,6 +186,7 @@
 
   function single(container) {
     var viewer = new window.BpmnJS({ container: container });
+    labelLogo(container);
     fetchText(container.dataset.bpmnUrl)
       .then(function (xml) { return viewer.importXML(xml); })
       .then(function () {

@@ -50,6 +50,17 @@
     var scores = Array.prototype.slice.call(grid.querySelectorAll("[data-grid-score]"));
     var progress = Array.prototype.slice.call(grid.querySelectorAll("[data-grid-progress]"));
     var rangeMessage = grid.getAttribute("data-range-message") || "";
+    var overMessage = grid.getAttribute("data-over-message") || "";
+
+    // A total above its maximum (100018.35 / 238) is marked and says so.
+    function setTotal(cell, value) {
+      cell.textContent = show(value);
+      var max = parse(cell.getAttribute("data-max"));
+      var over = max !== null && value > max + 1e-9;
+      cell.classList.toggle("is-over", over);
+      if (over) cell.setAttribute("title", overMessage.replace("{max}", show(max)));
+      else cell.removeAttribute("title");
+    }
 
     function totalCell(kind, key) {
       var attr = kind === "city" ? "data-city" : "data-dimension";
@@ -72,12 +83,12 @@
       });
       Object.keys(byCity).forEach(function (city) {
         var cell = totalCell("city", city);
-        if (cell) cell.textContent = show(byCity[city]);
+        if (cell) setTotal(cell, byCity[city]);
       });
       Object.keys(byDimension).forEach(function (dimension) {
         var cell = totalCell("dimension", dimension);
         if (cell && cell.hasAttribute("data-testid") && cell.getAttribute("data-testid") === "grid-total") {
-          cell.textContent = show(byDimension[dimension]);
+          setTotal(cell, byDimension[dimension]);
         }
       });
       var filled = {};
@@ -115,6 +126,7 @@
       if (target.hasAttribute("data-grid-score")) hint(target);
       if (target.hasAttribute("data-grid-score") || target.hasAttribute("data-grid-progress")) recompute();
     });
+    recompute();  // the warnings of what the page was rendered with
     // A wheel over a focused number input would change the score silently.
     scores.forEach(function (input) {
       input.addEventListener("wheel", function () { if (document.activeElement === input) input.blur(); }, { passive: true });
@@ -160,6 +172,19 @@
     event.preventDefault();
     next.focus();
     if (typeof next.select === "function" && next.tagName === "INPUT") next.select();
+  });
+
+  // ---------------------------------------------------------------- the totals bar never covers the active row
+  form.addEventListener("focusin", function (event) {
+    var control = event.target;
+    if (!control.hasAttribute || !control.hasAttribute("data-grid-col")) return;
+    var grid = control.closest("[data-grid]");
+    var bar = grid ? grid.querySelector("[data-testid=grid-totals]") : null;
+    if (!bar) return;
+    var row = control.closest("[data-grid-row]") || control;
+    if (row.getBoundingClientRect().bottom > bar.getBoundingClientRect().top) {
+      row.scrollIntoView({ block: "center" });
+    }
   });
 
   // ---------------------------------------------------------------- after a refused submission

@@ -8,7 +8,7 @@ import { diff } from 'bpmn-js-differ';
 
 import { KeepReferencesModule } from './references.js';
 import spiffworkflow from './spiffworkflow.js';
-import { TranslateModule, translate } from './translate.js';
+import { TranslateModule, translate, translateTitles } from './translate.js';
 
 const KINDS = [
   // kind, differ's key, which diagrams show it
@@ -19,11 +19,13 @@ const KINDS = [
 ];
 
 function viewer(container) {
-  return new NavigatedViewer({
+  const made = new NavigatedViewer({
     container,
     additionalModules: [TranslateModule, KeepReferencesModule],
     moddleExtensions: { spiffworkflow },
   });
+  translateTitles(container);
+  return made;
 }
 
 function typeName(type) {

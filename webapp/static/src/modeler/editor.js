@@ -9,7 +9,7 @@ import { showProblems } from './problems.js';
 import { JixiaoPropertiesModule } from './properties.js';
 import { KeepReferencesModule } from './references.js';
 import spiffworkflow from './spiffworkflow.js';
-import { TranslateModule } from './translate.js';
+import { TranslateModule, translateTitles } from './translate.js';
 
 const CHECK_AFTER_EDIT_MS = 1500;
 
@@ -57,6 +57,7 @@ export async function startEditor(page) {
     jixiao: { vocabulary: config.vocabulary },
   });
   window.jixiaoModeler = modeler; // for the browser test and the console
+  translateTitles(page);
 
   let dirty = false;
   let busy = false;

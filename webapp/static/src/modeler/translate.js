@@ -25,6 +25,28 @@ export function translate(template, replacements) {
   return text.replace(/{([^}]+)}/g, (whole, key) => (replacements && key in replacements ? replacements[key] : whole));
 }
 
+// Texts the libraries write without asking `translate` (the properties panel's own buttons and section
+// badges fall back to English when their group or entry is not handed a translate function; bpmn-js's
+// logo link): their titles and aria-labels under `root`, translated as they appear.
+const READ = ['title', 'aria-label'];
+
+export function translateTitles(root) {
+  if (!pageIsChinese() || !root) { return; }
+  const fix = (node) => READ.forEach((name) => {
+    const value = node.getAttribute && node.getAttribute(name);
+    if (value && Object.prototype.hasOwnProperty.call(CHINESE, value)) { node.setAttribute(name, CHINESE[value]); }
+  });
+  const fixAll = (node) => {
+    if (node.nodeType !== 1) { return; }
+    fix(node);
+    node.querySelectorAll('[title], [aria-label]').forEach(fix);
+  };
+  fixAll(root);
+  new MutationObserver((changes) => changes.forEach((change) => {
+    if (change.type === 'attributes') { fix(change.target); } else { change.addedNodes.forEach(fixAll); }
+  })).observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: READ });
+}
+
 export function untranslated() {
   return [...missing].sort();
 }

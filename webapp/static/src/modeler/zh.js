@@ -161,6 +161,8 @@ export default {
   'Section contains edits': '此部分已修改',
   'Toggle section': '展开或收起此部分',
   'Open popup': '在弹出窗口中打开',
+  'Open pop-up editor': '在弹出编辑器中打开',
+  'Powered by bpmn.io': '由 bpmn.io 提供',
   Close: '关闭',
 
   // our properties group (properties.js)
