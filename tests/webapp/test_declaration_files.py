@@ -226,3 +226,22 @@ def test_declaration_files_go_through_the_api(app, demo):
         assert api.delete(f"/api/v1/declaration-files/{file['id']}", headers=tokens["jyt"]).status_code == 403
         assert api.delete(f"/api/v1/declaration-files/{file['id']}", headers=tokens["fgw"]).status_code == 204
         assert api.get(f"/api/v1/declaration-files/{file['id']}", headers=tokens["fgw"]).status_code == 404
+
+
+def test_a_file_whose_bytes_are_gone_is_a_404_that_says_so_on_the_page_and_in_the_api(app, login):
+    from tests.webapp.test_api_year import issue_tokens
+
+    with app.app_context():
+        guid, clock = _declare_task("fgw")
+    fgw = login("fgw")
+    with engine.use_clock(clock):
+        assert _upload(fgw, guid).status_code == 302
+    with app.app_context():
+        file = db.session.scalar(select(DeclarationFile))
+        file_id, digest = file.id, file.sha256
+    (Path(app.instance_path) / "evidence" / digest[:2] / digest).unlink()
+    page = fgw.get(f"/evidence/declaration/{file_id}")
+    assert page.status_code == 404 and "存储中找不到该文件" in page.get_data(as_text=True)
+    tokens = issue_tokens(app, ["office"])
+    api = app.test_client().get(f"/api/v1/declaration-files/{file_id}", headers=tokens["office"])
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"

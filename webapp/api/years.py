@@ -298,8 +298,6 @@ def declaration_file(file_id: int):
     file, path = declaration_files.readable(
         file_id, g.api_user, evidence_service.storage_root(current_app.instance_path)
     )
-    if not path.exists():
-        raise errors.NotFound(str(_l("The file is missing from storage; tell the office.")))
     return send_attachment(path, file.content_type, file.filename)
 
 

@@ -86,7 +86,11 @@ def store(data: bytes, root: Path) -> str:
 
 
 def stored_path(root: Path, sha256: str) -> Path:
-    return _path(root, sha256)
+    """Where a stored file's bytes are, or NotFound when they are missing from storage."""
+    path = _path(root, sha256)
+    if not path.exists():
+        raise errors.NotFound(str(_l("The file is missing from storage; tell the office.")))
+    return path
 
 
 def check_file(upload: Upload) -> str:
@@ -179,7 +183,7 @@ def readable(evidence_id: int, user: User, root: Path) -> tuple[Evidence, Path]:
         raise errors.NotFound(str(_l("There is no such file.")))
     if not evidence.can_view(user):
         raise errors.Forbidden(str(_l("This file is not yours to open.")))
-    return evidence, _path(root, evidence.sha256)
+    return evidence, stored_path(root, evidence.sha256)
 
 
 def for_task(task: InboxTask) -> list[Evidence]:
