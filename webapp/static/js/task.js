@@ -178,6 +178,7 @@
   form.addEventListener("focusin", function (event) {
     var control = event.target;
     if (!control.hasAttribute || !control.hasAttribute("data-grid-col")) return;
+    if (control.tagName === "TEXTAREA") control.classList.add("is-opened");  // see app.css
     var grid = control.closest("[data-grid]");
     var bar = grid ? grid.querySelector("[data-testid=grid-totals]") : null;
     if (!bar) return;
