@@ -5,7 +5,8 @@ The year starts from the session's simulation snapshot at the cities' self-repor
 else's work between the tests. The server's clock is the simulation's (2012), so deadlines mean what
 they meant that year. Screenshots of the main pages go to SCREENSHOT_DIR
 (`build/screenshots/<database>/`, the database being sqlite or postgresql, unless JIXIAO_SCREENSHOTS
-names another folder).
+names another folder). When a test fails, each of its signed-in pages is screenshotted
+(`FAILED-<test>-<n>.png` there) and its last requests and console lines are printed with the failure.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import random
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 from models.db import db
@@ -176,6 +179,22 @@ def signed_in_page(
     console: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
+    # what the page did last, printed when a test fails (a click that submitted nothing shows as no request)
+    trail: deque[str] = deque(maxlen=40)
+
+    def requested(r) -> None:
+        if "/static/" not in r.url:
+            trail.append(f"request {r.method} {r.url}")
+
+    def answered(r) -> None:
+        if "/static/" not in r.url or r.status >= 400:
+            trail.append(f"response {r.status} {r.request.method} {r.url}")
+
+    page.on("request", requested)
+    page.on("response", answered)
+    page.on("console", lambda message: trail.append(f"console {message.type}: {message.text[:300]}"))
+    page.on("pageerror", lambda exc: trail.append(f"page error: {exc}"))
+    page.trail = trail  # type: ignore[attr-defined]
     page.js_errors = errors  # type: ignore[attr-defined]
     page.console_errors = console  # type: ignore[attr-defined]
     page.database = database  # type: ignore[attr-defined]
@@ -188,8 +207,27 @@ def signed_in_page(
     return page
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Each phase's report on the item (`item.report_call`), for the fixtures' teardown to read."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def record_failure(page: Page, name: str) -> None:
+    """A failed test's page: a screenshot, and its URL and trail printed (pytest shows them with the failure)."""
+    try:
+        path = screenshot(page, f"FAILED-{name}")
+        print(f"-- {page.url} (screenshot {path})")
+    except PlaywrightError as error:  # a page that crashed or closed still prints its trail
+        print(f"-- {page.url} (no screenshot: {error})")
+    for line in page.trail:  # type: ignore[attr-defined]
+        print("   " + line)
+
+
 @pytest.fixture
-def sign_in(world: World, browser: Browser) -> Iterator[Callable[..., Page]]:
+def sign_in(world: World, browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
     """sign_in("shenyang") → a page of a fresh browser context, signed in as that demo user."""
     pages: list[Page] = []
 
@@ -198,7 +236,10 @@ def sign_in(world: World, browser: Browser) -> Iterator[Callable[..., Page]]:
         return pages[-1]
 
     yield open_as
-    for page in pages:
+    report = getattr(request.node, "report_call", None)
+    for number, page in enumerate(pages, start=1):
+        if report is not None and report.failed:
+            record_failure(page, f"{request.node.name}-{number}")
         page.context.close()
 
 

@@ -243,6 +243,7 @@ def test_the_admin_puts_an_office_review_after_the_scoring_and_deploys_it(world,
 
     # deployed from the processes page: a comment is asked for, then given
     page.get_by_role("link", name=f"{NEXT} 年度流程").click()
+    page.wait_for_url(re.compile(rf"/admin/processes/{NEXT}(#.*)?$"), wait_until="load")
     page.get_by_test_id(f"deploy-{PROCESS}").click()
     expect(page.locator(f"#comment-{PROCESS}")).to_have_class(re.compile("is-invalid"))
     refusal = page.get_by_test_id(f"draft-{PROCESS}").locator(".text-danger")
