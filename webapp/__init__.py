@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as config_module
 
@@ -83,4 +84,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_all()
 
     register_commands(app)
+    if app.config["PROXIES"]:
+        # the client's address and scheme as the trusted proxies forwarded them (config.proxies)
+        count = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
     return app

@@ -37,6 +37,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "HTTPS": False,
         "HSTS_MAX_AGE": 365 * 24 * 3600,
         "HSTS_INCLUDE_SUBDOMAINS": True,
+        # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (JIXIAO_PROXIES=1
+        # behind one nginx). With 0 those headers are ignored; behind a proxy, leaving it 0 makes every
+        # user one address to the login slow-down and the session list.
+        "PROXIES": 0,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         # Larger requests are refused with 413 before they are read (evidence files are at most 10 MB).
@@ -125,10 +129,25 @@ def https(config: dict[str, Any]) -> None:
     )
 
 
+def proxies(config: dict[str, Any]) -> None:
+    """PROXIES as a whole number of trusted proxies, or a sentence saying what it must be."""
+    value = config.get("PROXIES") or 0
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = -1
+    if count < 0 or count > 5 or isinstance(value, bool):
+        raise ConfigError(
+            f"JIXIAO_PROXIES must be the number of reverse proxies in front of the app (0 to 5), not {value!r}."
+        )
+    config["PROXIES"] = count
+
+
 def finalize(config: dict[str, Any]) -> None:
     """Derive the settings extensions read and refuse unsafe ones with a sentence."""
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     https(config)
+    proxies(config)
     env = config.get("ENV")
     if env not in {"production", "development"}:
         raise ConfigError(f"JIXIAO_ENV must be 'production' or 'development', not {env!r}.")

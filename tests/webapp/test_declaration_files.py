@@ -5,6 +5,7 @@ the department and those who review and approve, kept through a return, removed 
 from __future__ import annotations
 
 import io
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from models.db import db
 from models.formation import DeclarationFile
 from models.org import OrgUnit, User
-from models.workflow import InboxTask, TaskStatus
+from models.workflow import AuditEvent, InboxTask, TaskStatus
 from tests.snapshots import simulate_once
 from webapp.domain.process import tasks as task_service
 from workflows import engine
@@ -192,6 +193,53 @@ def test_a_declaration_takes_a_bounded_number_of_files(app, login, monkeypatch):
     with app.app_context():
         assert db.session.scalar(select(func.count(DeclarationFile.id))) == 2
     assert len(_stored_files(app)) == 2
+
+
+def test_a_second_click_keeps_one_file_and_the_cap_holds_against_uploads_at_once(app, login, monkeypatch):
+    from webapp.domain import declaration_files as files
+    from webapp.domain import errors
+    from webapp.domain.rounds.evidence import Upload, storage_root
+
+    monkeypatch.setattr(files, "MAX_FILES", 2)
+    with app.app_context():
+        guid, clock = _declare_task("fgw")
+    fgw = login("fgw")
+    with engine.use_clock(clock):
+        assert _upload(fgw, guid, name="a.pdf").status_code == 302
+        assert _upload(fgw, guid, name="a.pdf").status_code == 302, "the same file again is no error"
+    with app.app_context():
+        assert db.session.scalars(select(DeclarationFile.filename)).all() == ["a.pdf"]
+        attached = db.session.scalar(
+            select(func.count(AuditEvent.id)).where(AuditEvent.action == "declaration_file.attached")
+        )
+        assert attached == 1, "one file, one record"
+
+    # four different files at once for the one place left: one gets it, three are told the cap
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def send(number: int) -> None:
+        with app.app_context():
+            try:
+                user = db.session.scalar(select(User).where(User.username == "fgw"))
+                upload = Upload(f"{number}.pdf", PDF + str(number).encode())
+                barrier.wait(timeout=30)
+                files.attach(guid, user, upload, storage_root(app.instance_path))
+                db.session.commit()
+                outcomes.append("attached")
+            except errors.Invalid as refused:
+                db.session.rollback()
+                outcomes.append(str(refused))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert outcomes.count("attached") == 1, outcomes
+    assert all("最多附 2 个文件" in o for o in outcomes if o != "attached"), outcomes
+    with app.app_context():
+        assert db.session.scalar(select(func.count(DeclarationFile.id))) == 2
 
 
 def test_declaration_files_go_through_the_api(app, demo):

@@ -91,3 +91,19 @@ def test_wrong_types_sizes_and_strangers_are_refused_and_nothing_is_kept(app, lo
     assert _upload(login("shenyang"), guid, PDF).status_code == 403
     with app.app_context():
         assert db.session.scalar(select(Evidence)) is None
+
+
+def test_the_same_file_sent_twice_to_one_indicator_is_one_attachment(app, login):
+    guid = _self_report_task(app, "dalian")
+    dalian = login("dalian")
+    assert _upload(dalian, guid, PDF).status_code == 302
+    assert _upload(dalian, guid, PDF).status_code == 302, "a second click is no error"
+    assert _upload(dalian, guid, PDF, name="另一份.pdf").status_code == 302
+    assert _upload(dalian, guid, PDF, indicator="I002").status_code == 302
+    with app.app_context():
+        kept = db.session.execute(
+            select(Evidence.filename, Evidence.indicator_id).order_by(Evidence.id)
+        ).all()
+        assert [name for name, _ in kept] == ["证明材料.pdf", "另一份.pdf", "证明材料.pdf"], (
+            "another name, or another indicator, is another attachment"
+        )

@@ -101,3 +101,18 @@ def test_scripts_do_not_mutate_the_data_they_read():
 
 def test_datetime_helper_makes_aware_times():
     assert evaluate("datetime('2012-06-01')", {}) == datetime(2012, 6, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("2 ** 3", "不允许使用乘方运算符 **（Pow）"),
+        ("x & 1", "不允许使用按位运算符 &（BitAnd）"),
+        ("len(*items)", "不允许使用* 解包（Starred）"),
+        ("(y := 1)", "不允许使用赋值表达式 :=（NamedExpr）"),
+    ],
+)
+def test_refusals_name_the_operator_in_chinese_beside_its_python_name(ctx, source, said):
+    with pytest.raises(ExpressionError) as caught:
+        check_expression(source)
+    assert str(caught.value) == said

@@ -7,6 +7,7 @@ through `process`, both of which read `system`."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -25,8 +26,10 @@ MAX_FILES = 20  # per department and year: enough for the documents a declaratio
 
 
 def attach(task_guid: str, user: User, upload: storage.Upload, root: Path) -> DeclarationFile:
-    """Attach a file to the declaration of the user's open declare task."""
-    task = task_service.get_task(task_guid, user)
+    """Attach a file to the declaration of the user's open declare task. The same file under the same
+    name again (a second click) is the file already there; the cap holds against concurrent uploads,
+    which wait for each other on the task's lock."""
+    task = task_service.lock_task(task_guid, user)
     if task.form_key != FORM_KEY:
         raise errors.Conflict(str(_l("Files cannot be attached to this task.")))
     if not can_change(task, user) or task.org_id is None:
@@ -35,6 +38,18 @@ def attach(task_guid: str, user: User, upload: storage.Upload, root: Path) -> De
     if year_id is None:
         raise errors.Conflict(str(_l("Files cannot be attached to this task.")))
     content_type = storage.check_file(upload)
+    filename = storage.clean_filename(upload.filename)
+    digest = hashlib.sha256(upload.data).hexdigest()
+    already = db.session.scalar(
+        select(DeclarationFile).where(
+            DeclarationFile.scheme_year_id == year_id,
+            DeclarationFile.department_id == task.org_id,
+            DeclarationFile.sha256 == digest,
+            DeclarationFile.filename == filename,
+        )
+    )
+    if already is not None:
+        return already
     count = db.session.scalar(
         select(func.count(DeclarationFile.id)).where(
             DeclarationFile.scheme_year_id == year_id, DeclarationFile.department_id == task.org_id
@@ -44,11 +59,11 @@ def attach(task_guid: str, user: User, upload: storage.Upload, root: Path) -> De
         raise errors.Invalid.on(
             "file", _l("A declaration has at most %(n)d files; remove one first.", n=MAX_FILES)
         )
-    digest = storage.store(upload.data, root)
+    storage.store(upload.data, root)
     file = DeclarationFile(
         scheme_year_id=year_id,
         department_id=task.org_id,
-        filename=storage.clean_filename(upload.filename),
+        filename=filename,
         content_type=content_type,
         size=len(upload.data),
         sha256=digest,
@@ -79,6 +94,8 @@ def remove(file_id: int, user: User) -> tuple[DeclarationFile, InboxTask]:
     """Remove a file while the department's declare task is open; returns it with that task."""
     file = _load(file_id, user)
     task = open_declare_task(file.scheme_year_id, file.department_id)
+    if task is not None and task.is_for(user):
+        task = task_service.lock_task(task.task_guid, user)  # waits for a completion on its way
     if task is None or not can_change(task, user):
         raise errors.Forbidden(str(_l("Only the task's organisation can remove files while it is open.")))
     db.session.delete(file)

@@ -105,6 +105,28 @@ CONSTRUCTS = {
     "While": _l("a loop (While)"),
     "FunctionDef": _l("a function definition (FunctionDef)"),
     "Attribute": _l("attribute access (Attribute)"),
+    "Pow": _l("the power operator ** (Pow)"),
+    "BitAnd": _l("the bitwise operator & (BitAnd)"),
+    "BitOr": _l("the bitwise operator | (BitOr)"),
+    "BitXor": _l("the bitwise operator ^ (BitXor)"),
+    "Invert": _l("the bitwise operator ~ (Invert)"),
+    "LShift": _l("the shift operator << (LShift)"),
+    "RShift": _l("the shift operator >> (RShift)"),
+    "MatMult": _l("the matrix operator @ (MatMult)"),
+    "NamedExpr": _l("an assignment expression := (NamedExpr)"),
+    "JoinedStr": _l("an f-string (JoinedStr)"),
+    "Starred": _l("unpacking with * (Starred)"),
+    "**kwargs": _l("unpacking with ** (**kwargs)"),
+    "Delete": _l("a del statement (Delete)"),
+    "Return": _l("a return statement (Return)"),
+    "Raise": _l("a raise statement (Raise)"),
+    "Try": _l("a try statement (Try)"),
+    "With": _l("a with statement (With)"),
+    "Global": _l("a global statement (Global)"),
+    "Nonlocal": _l("a nonlocal statement (Nonlocal)"),
+    "ClassDef": _l("a class definition (ClassDef)"),
+    "Yield": _l("a yield (Yield)"),
+    "Await": _l("an await (Await)"),
 }
 
 
@@ -188,11 +210,11 @@ class _Checker(ast.NodeVisitor):
             )
         for arg in node.args:
             if isinstance(arg, ast.Starred):
-                raise ExpressionError(str(_l("%(what)s is not allowed", what="Starred")))
+                raise ExpressionError(str(_l("%(what)s is not allowed", what=CONSTRUCTS["Starred"])))
             self.visit(arg)
         for kw in node.keywords:
             if kw.arg is None:
-                raise ExpressionError(str(_l("%(what)s is not allowed", what="**kwargs")))
+                raise ExpressionError(str(_l("%(what)s is not allowed", what=CONSTRUCTS["**kwargs"])))
             self.visit(kw.value)
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -333,13 +355,13 @@ class _Evaluator:
                 return self.budget.admit({self.eval(e) for e in elts})
             case ast.Dict(keys=keys, values=values):
                 if any(k is None for k in keys):
-                    raise ExpressionError(str(_l("%(what)s is not allowed", what="**kwargs")))
+                    raise ExpressionError(str(_l("%(what)s is not allowed", what=CONSTRUCTS["**kwargs"])))
                 return self.budget.admit(
                     {self.eval(k): self.eval(v) for k, v in zip(keys, values, strict=True) if k is not None}
                 )
             case ast.Call(func=ast.Name(id=name), args=args, keywords=keywords):
                 if any(k.arg is None for k in keywords):
-                    raise ExpressionError(str(_l("%(what)s is not allowed", what="**kwargs")))
+                    raise ExpressionError(str(_l("%(what)s is not allowed", what=CONSTRUCTS["**kwargs"])))
                 return self.budget.call(
                     name,
                     FUNCTIONS[name],

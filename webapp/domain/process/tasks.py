@@ -49,6 +49,15 @@ def get_task(task_guid: str, user: User) -> InboxTask:
     return task
 
 
+def lock_task(task_guid: str, user: User) -> InboxTask:
+    """The task, as `get_task` gives it, read again under its instance's lock, held for the rest of the
+    transaction: changes to what a task carries (its files) wait for each other and for its completion."""
+    task = get_task(task_guid, user)
+    _locked(task.instance_id)
+    db.session.refresh(task)
+    return task
+
+
 def _completed_conflict(task: InboxTask) -> Conflict:
     if task.status == TaskStatus.COMPLETED and task.completed_by is not None:
         return Conflict(

@@ -113,8 +113,9 @@ def check_file(upload: Upload) -> str:
 def attach(
     task_guid: str, user: User, indicator_code: str, city_code: str | None, upload: Upload, root: Path
 ) -> Evidence:
-    """Attach a file to an indicator (and, for a department's verification, a city) of the user's open task."""
-    task = task_service.get_task(task_guid, user)
+    """Attach a file to an indicator (and, for a department's verification, a city) of the user's open task.
+    The same file under the same name attached there again (a second click) is the file already there."""
+    task = task_service.lock_task(task_guid, user)
     if task.form_key not in TASK_KINDS:
         raise errors.Conflict(str(_l("Files cannot be attached to this task.")))
     if task.status != TaskStatus.OPEN or not task.is_for(user):
@@ -139,13 +140,25 @@ def attach(
         city_id = city.id
     content_type = check_file(upload)
     digest = store(upload.data, root)
+    filename = clean_filename(upload.filename)
+    already = db.session.scalar(
+        select(Evidence).where(
+            Evidence.task_guid == task.task_guid,
+            Evidence.indicator_id == indicator.id,
+            Evidence.city_id == city_id,
+            Evidence.sha256 == digest,
+            Evidence.filename == filename,
+        )
+    )
+    if already is not None:
+        return already
     evidence = Evidence(
         round_id=round_.id,
         city_id=city_id,
         indicator_id=indicator.id,
         org_id=user.org_id,
         kind=kind,
-        filename=clean_filename(upload.filename),
+        filename=filename,
         content_type=content_type,
         size=len(upload.data),
         sha256=digest,
@@ -169,6 +182,8 @@ def remove(evidence_id: int, user: User) -> Evidence:
     if evidence is None:
         raise errors.NotFound(str(_l("There is no such file.")))
     task = InboxTask.by_guid(evidence.task_guid)
+    if task is not None and task.is_for(user):
+        task = task_service.lock_task(task.task_guid, user)  # waits for a completion on its way
     if task is None or task.status != TaskStatus.OPEN or not task.is_for(user):
         raise errors.Forbidden(str(_l("Only the task's organisation can remove files while it is open.")))
     db.session.delete(evidence)
