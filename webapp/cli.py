@@ -15,6 +15,7 @@ from models.db import db
 from models.org import OrgUnit, User
 from webapp.demo.load import demo_password, load_demo
 from webapp.domain import errors
+from webapp.domain.accounts import operations as accounts
 from webapp.domain.system import queries as indicator_service
 
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -66,6 +67,16 @@ def users_list(as_json: bool) -> None:
         click.echo(
             f"{row['username']:<16} {row['org_kind']:<12} {row['org_code']:<18} {','.join(row['roles'])}"
         )
+
+
+@users_cli.command("prune")
+def users_prune() -> None:
+    """Delete ended sessions and expired tokens a month on, and login attempts after 90 days."""
+    pruned = accounts.prune_records(current_app.config["PERMANENT_SESSION_LIFETIME"])
+    db.session.commit()
+    click.echo(
+        f"pruned {pruned.sessions} session(s), {pruned.tokens} token(s), {pruned.attempts} login attempt(s)"
+    )
 
 
 @indicators_cli.command("export")

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
@@ -13,10 +14,13 @@ from models.db import db, utcnow
 from models.org import User
 from models.workflow import ProcessDefinition
 from webapp.domain import notifications as notification_service
+from webapp.domain.accounts import operations as accounts
 from webapp.domain.process import tasks as task_service
 from workflows import BPMN_DIR, engine, forms
 
 workflows_cli = AppGroup("workflows", help="Process definitions and instances.")
+# seconds between the worker's prunes of ended sessions, tokens and login attempts
+PRUNE_EVERY = 3600.0
 
 
 @workflows_cli.command("deploy")
@@ -64,7 +68,9 @@ def list_command() -> None:
 @click.option("--once", is_flag=True, help="Fire what is due now and exit (for cron and tests).")
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between polls.")
 def worker_command(once: bool, interval: float) -> None:
-    """Fire due timers and resume waiting instances; several workers never run one instance twice."""
+    """Fire due timers and resume waiting instances; several workers never run one instance twice.
+    Once an hour (and on every `--once`) it also prunes ended sessions, tokens and login attempts."""
+    pruned_at: float | None = None
     while True:
         fired = 0
         while (instance_id := task_service.next_due_instance_id(engine.now())) is not None:
@@ -77,6 +83,15 @@ def worker_command(once: bool, interval: float) -> None:
             fired += 1
         warned = notification_service.send_deadline_warnings(engine.now())
         db.session.commit()  # also ends the read transaction before sleeping
+        if pruned_at is None or time.monotonic() - pruned_at >= PRUNE_EVERY:
+            pruned = accounts.prune_records(current_app.config["PERMANENT_SESSION_LIFETIME"])
+            db.session.commit()
+            pruned_at = time.monotonic()
+            if pruned:
+                click.echo(
+                    f"pruned {pruned.sessions} session(s), {pruned.tokens} token(s), "
+                    f"{pruned.attempts} login attempt(s)"
+                )
         if fired:
             click.echo(f"fired timers of {fired} instance(s)")
         if warned:

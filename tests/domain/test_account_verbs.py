@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from models.db import db, utcnow
-from models.org import LoginAttempt
+from models.org import ApiToken, LoginAttempt, UserSession
 from tests.conftest import DEMO_PASSWORD
 from tests.domain.lookup import count, user
 from webapp.domain import errors
@@ -79,3 +79,53 @@ def test_old_attempts_are_pruned(ctx, demo):
     db.session.add(old)
     db.session.flush()
     assert accounts.prune_login_attempts() == 1 and count(LoginAttempt) == 1
+
+
+def test_ended_sessions_and_expired_tokens_are_pruned_a_month_on_and_nothing_that_still_signs_in(ctx, demo):
+    office, now = user("office"), utcnow()
+    month = sessions.KEEP_ENDED
+
+    def session_row(seen, revoked=None) -> UserSession:
+        row = UserSession(
+            user_id=office.id,
+            key_hash=f"{seen}{revoked}",
+            created_at=seen,
+            last_seen_at=seen,
+            revoked_at=revoked,
+        )
+        db.session.add(row)
+        return row
+
+    def token_row(expires) -> ApiToken:
+        row = ApiToken(
+            user_id=office.id, token_hash=f"{expires}", created_at=expires - IDLE, expires_at=expires
+        )
+        db.session.add(row)
+        return row
+
+    kept = [
+        session_row(now),  # signs in
+        session_row(now - timedelta(days=2), revoked=now - timedelta(days=1)),  # ended yesterday
+        session_row(now - month),  # idle past IDLE, but not a month past it
+        token_row(now + timedelta(hours=1)),  # valid
+        token_row(now - timedelta(days=1)),  # expired yesterday
+    ]
+    gone = [
+        session_row(now - month - timedelta(days=2), revoked=now - month - timedelta(seconds=1)),
+        session_row(now - month - IDLE - timedelta(seconds=1)),
+        token_row(now - month - timedelta(seconds=1)),
+    ]
+    db.session.add(
+        LoginAttempt(username="office", address="10.0.0.7", succeeded=False, at=now - timedelta(days=91))
+    )
+    db.session.flush()
+    before_sessions, before_tokens = count(UserSession), count(ApiToken)
+
+    pruned = accounts.prune_records(IDLE, now)
+
+    assert (pruned.sessions, pruned.tokens, pruned.attempts) == (2, 1, 1)
+    assert count(UserSession) == before_sessions - 2 and count(ApiToken) == before_tokens - 1
+    db.session.expire_all()
+    assert all(db.session.get(type(row), row.id) is not None for row in kept)
+    assert all(db.session.get(type(row), row.id) is None for row in gone)
+    assert not accounts.prune_records(IDLE, now)  # a second run finds nothing

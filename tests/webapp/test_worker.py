@@ -1,15 +1,17 @@
-"""`flask worker --once` fires due timers; `flask workflows deploy` versions definitions."""
+"""`flask worker --once` fires due timers and prunes ended sessions; `flask workflows deploy` versions
+definitions; `flask users prune` prunes on demand."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from models.db import db
-from models.org import User
+from models.db import db, utcnow
+from models.org import User, UserSession
 from models.workflow import InboxTask, InstanceStatus, ProcessInstance, TaskStatus
 from tests.workflows.conftest import BPMN
+from webapp.domain.accounts import sessions
 from webapp.domain.process import tasks as task_service
 from workflows import engine
 
@@ -64,3 +66,38 @@ def test_deploying_a_broken_file_says_which_element_and_stores_nothing(app, demo
     result = app.test_cli_runner().invoke(args=["workflows", "deploy", str(BPMN / "unsafe_condition.bpmn")])
     assert result.exit_code != 0
     assert "f_evil" in result.output
+
+
+def test_the_worker_and_users_prune_delete_ended_sessions_a_month_on(app, demo):
+    def ended_session(key: str) -> None:
+        with app.app_context():
+            office = db.session.scalar(select(User).where(User.username == "office"))
+            long_ago = utcnow() - sessions.KEEP_ENDED - timedelta(days=1)
+            db.session.add(
+                UserSession(
+                    user_id=office.id,
+                    key_hash=key,
+                    created_at=long_ago,
+                    last_seen_at=long_ago,
+                    revoked_at=long_ago,
+                )
+            )
+            db.session.commit()
+
+    def remaining(key: str) -> int:
+        with app.app_context():
+            return len(db.session.scalars(select(UserSession).where(UserSession.key_hash == key)).all())
+
+    runner = app.test_cli_runner()
+    ended_session("ended-1")
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "pruned 1 session(s), 0 token(s), 0 login attempt(s)" in result.output
+    assert remaining("ended-1") == 0
+
+    ended_session("ended-2")
+    result = runner.invoke(args=["users", "prune"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "pruned 1 session(s), 0 token(s), 0 login attempt(s)"
+    assert remaining("ended-2") == 0
+    assert "pruned 0 session(s)" in runner.invoke(args=["users", "prune"]).output

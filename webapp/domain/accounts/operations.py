@@ -191,7 +191,27 @@ def change_password(
     audit.record("user.password_changed", user, detail={"username": user.username, **ended.detail()})
 
 
-def prune_login_attempts(older_than: timedelta = timedelta(days=90)) -> int:
+def prune_login_attempts(older_than: timedelta = timedelta(days=90), now: datetime | None = None) -> int:
     """Delete attempt records past any use; returns how many went."""
-    result = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than))
+    result = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < (now or utcnow()) - older_than))
     return rowcount(result)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What `prune_records` deleted."""
+
+    sessions: int
+    tokens: int
+    attempts: int
+
+    def __bool__(self) -> bool:
+        return bool(self.sessions or self.tokens or self.attempts)
+
+
+def prune_records(idle: timedelta, now: datetime | None = None) -> Pruned:
+    """Delete what no longer signs anyone in nor slows anyone down: ended sessions and expired
+    tokens a month on (`sessions.prune_ended`), login attempts after 90 days. The worker calls it
+    hourly, `flask users prune` on demand."""
+    ended = sessions.prune_ended(idle, now)
+    return Pruned(sessions=ended.sessions, tokens=ended.tokens, attempts=prune_login_attempts(now=now))

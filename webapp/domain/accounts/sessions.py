@@ -23,6 +23,8 @@ from webapp.domain import audit, errors
 
 # last_seen_at is written at most this often, not on every request
 SEEN_EVERY = timedelta(minutes=5)
+# sessions and tokens that no longer sign anyone in are kept this long, then pruned (`prune_ended`)
+KEEP_ENDED = timedelta(days=30)
 
 
 def _hash(key: str) -> str:
@@ -148,3 +150,19 @@ def sign_out_everywhere(actor: User, now: datetime | None = None) -> int:
     ended = end_sessions(actor, now)
     audit.record("session.revoked_all", actor, detail={"username": actor.username, "sessions_ended": ended})
     return ended
+
+
+def prune_ended(idle: timedelta, now: datetime | None = None) -> Ended:
+    """Delete the sessions that ended (signed out, or idle past `idle`) and the API tokens that
+    expired more than `KEEP_ENDED` ago; returns how many went. Neither signs anyone in any more;
+    what ended them stays in the audit."""
+    before = (now or utcnow()) - KEEP_ENDED
+    ended = rowcount(
+        db.session.execute(
+            delete(UserSession).where(
+                (UserSession.revoked_at < before) | (UserSession.last_seen_at < before - idle)
+            )
+        )
+    )
+    expired = rowcount(db.session.execute(delete(ApiToken).where(ApiToken.expires_at < before)))
+    return Ended(sessions=ended, tokens=expired)
