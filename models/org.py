@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import functools
+import secrets
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
@@ -12,6 +14,27 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.db import Model, UTCDateTime, db, enum_column, utcnow
 from models.i18n import lazy_gettext as _l
+
+# werkzeug's method for new password hashes: scrypt at its default cost (N=2**15, r=8, p=1, about 0.1 s
+# here). A stored hash names its own parameters, so checking it always costs what making it did. The
+# test suite, which signs in thousands of times, makes its hashes cheaper (tests/conftest.py).
+PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a method name, not a password)
+
+
+def hash_password(password: str) -> str:
+    """A salted hash of the password, made with `PASSWORD_HASH_METHOD`."""
+    return generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+
+
+def check_password_of_nobody(password: str) -> None:
+    """Spend on a password with no account the time a real check takes, so that a wrong username
+    answers no faster than a wrong password."""
+    check_password_hash(_nobody_hash(PASSWORD_HASH_METHOD), password)
+
+
+@functools.cache
+def _nobody_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 class OrgKind(enum.StrEnum):
@@ -218,7 +241,7 @@ class User(Model):
         """Store a new password's hash; a temporary one (an administrator's) must be replaced by the
         user at their next sign-in. The verbs that call this end the user's sessions and tokens
         (`webapp.domain.accounts.sessions.end_all`)."""
-        self.password_hash = password_hash or generate_password_hash(password)
+        self.password_hash = password_hash or hash_password(password)
         self.password_changed_at = utcnow()
         self.must_change_password = temporary
 

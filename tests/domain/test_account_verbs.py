@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from models import org
 from models.db import db, utcnow
 from models.org import ApiToken, LoginAttempt, UserSession
 from tests.conftest import DEMO_PASSWORD
@@ -129,3 +130,18 @@ def test_ended_sessions_and_expired_tokens_are_pruned_a_month_on_and_nothing_tha
     assert all(db.session.get(type(row), row.id) is not None for row in kept)
     assert all(db.session.get(type(row), row.id) is None for row in gone)
     assert not accounts.prune_records(IDLE, now)  # a second run finds nothing
+
+
+def test_a_wrong_username_or_an_inactive_user_costs_a_password_check_like_a_wrong_password(
+    ctx, demo, monkeypatch
+):
+    checked: list[str] = []
+    real = org.check_password_hash
+    monkeypatch.setattr(org, "check_password_hash", lambda h, pw: checked.append(pw) or real(h, pw))
+    assert accounts.authenticate("nobody-at-all", "guess-1", "10.0.0.8", POLICY) is None
+    expert = user("expert1")
+    expert.active = False
+    db.session.flush()
+    assert accounts.authenticate("expert1", DEMO_PASSWORD, "10.0.0.8", POLICY) is None
+    assert accounts.authenticate("office", "guess-3", "10.0.0.8", POLICY) is None
+    assert checked == ["guess-1", DEMO_PASSWORD, "guess-3"], "every attempt checks one hash"

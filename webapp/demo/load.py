@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from werkzeug.security import generate_password_hash
-
 from models.db import db
-from models.org import OrgKind, OrgUnit, Role, User
+from models.org import OrgKind, OrgUnit, Role, User, hash_password
 from models.scheme import (
     TOTAL_WEIGHT,
     Dimension,
@@ -89,7 +87,7 @@ class _Loader:
     def password_hash(self) -> str:
         # One hash for the one shared password keeps the load fast; each user can change theirs.
         if self._hash is None:
-            self._hash = generate_password_hash(self.report.password)
+            self._hash = hash_password(self.report.password)
         return self._hash
 
     def org(self, code: str, name: str, short: str, kind: OrgKind, order: int, parent: OrgUnit | None = None):

@@ -11,7 +11,7 @@ from zxcvbn import zxcvbn
 
 from models.db import UTCDateTime, db, rowcount, utcnow
 from models.i18n import lazy_gettext as _l
-from models.org import LoginAttempt, User, UserSession
+from models.org import LoginAttempt, User, UserSession, check_password_of_nobody
 from webapp.domain import audit
 from webapp.domain.accounts import sessions
 from webapp.domain.errors import Invalid, Throttled
@@ -148,7 +148,12 @@ def authenticate(
     now = now or utcnow()
     check_throttle(name, address, policy, now)
     user = User.by_username(username)
-    ok = user is not None and user.active and user.check_password(password)
+    # the password is checked whoever asks (no user, an inactive one): a wrong name takes no less time
+    if user is None:
+        check_password_of_nobody(password)
+        ok = False
+    else:
+        ok = user.check_password(password) and user.active
     db.session.add(LoginAttempt(username=name, address=address, succeeded=ok, at=now))
     db.session.flush()
     return user if ok else None
