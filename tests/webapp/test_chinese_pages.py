@@ -83,7 +83,7 @@ def crawl(app, client, start: list[str], limit: int = 45) -> dict[str, str]:
         pages[url] = html
         for href in re.findall(r'href="([^"#]+)', html):
             target = urlsplit(urljoin(url, href.replace("&amp;", "&")))
-            if target.netloc in ("", "localhost"):
+            if target.scheme in ("", "http") and target.netloc in ("", "localhost"):  # not data: or mailto:
                 queue.append(target._replace(scheme="", netloc="").geturl())
     return pages
 
