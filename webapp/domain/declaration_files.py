@@ -7,7 +7,6 @@ through `process`, both of which read `system`."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -39,7 +38,7 @@ def attach(task_guid: str, user: User, upload: storage.Upload, root: Path) -> De
         raise errors.Conflict(str(_l("Files cannot be attached to this task.")))
     content_type = storage.check_file(upload)
     filename = storage.clean_filename(upload.filename)
-    digest = hashlib.sha256(upload.data).hexdigest()
+    digest = storage.digest_of(upload.data)
     already = db.session.scalar(
         select(DeclarationFile).where(
             DeclarationFile.scheme_year_id == year_id,

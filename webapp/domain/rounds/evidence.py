@@ -73,9 +73,14 @@ def _path(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256
 
 
+def digest_of(data: bytes) -> str:
+    """The name the store keeps the bytes under, and what tells a file sent twice: their SHA-256."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def store(data: bytes, root: Path) -> str:
     """Keep the bytes under their SHA-256 (once, whoever sends them again) and return it."""
-    digest = hashlib.sha256(data).hexdigest()
+    digest = digest_of(data)
     path = _path(root, digest)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
